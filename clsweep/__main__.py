@@ -1,0 +1,5 @@
+"""`python -m clsweep` runs the command line."""
+
+from clsweep.cli import main
+
+raise SystemExit(main())

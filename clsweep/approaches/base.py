@@ -1,0 +1,69 @@
+"""The one base class of continual-learning approaches and the task environment the trainer hands them.
+
+Approaches are algorithms: they may add loss terms, transform gradients after backward, pick which
+tasks' data a step trains on, and keep state between tasks. They never step the optimizer; the
+trainer owns the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+
+from clsweep.models import CLModel
+from clsweep.schema import Strict
+
+Batch = dict[str, torch.Tensor]
+
+
+class NoParams(Strict):
+    """An approach without hyperparameters."""
+
+
+@dataclass
+class TaskEnv:
+    """What the trainer lends an approach around a task: data access and the loss of one batch."""
+
+    device: torch.device
+    batches: Callable[..., Iterator[Batch]]  # batches(task, split="train", batch_size=..., limit=None)
+    batch_loss: Callable[[str, Batch], torch.Tensor]
+
+
+class Approach:
+    name: ClassVar[str]
+    Params: ClassVar[type[Strict]] = NoParams
+
+    def __init__(self, params: Any, model: CLModel) -> None:
+        self.params = params
+        self.model = model
+
+    def training_tasks(self, seen: Sequence[str]) -> list[str]:
+        """Tasks whose training data the current step uses; `seen[-1]` is the task being learned."""
+        return [seen[-1]]
+
+    def before_task(self, task: str, env: TaskEnv) -> None:
+        """Called before training on `task` starts."""
+
+    def loss(self, task: str, batch: Batch, logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        """The loss to minimise for one batch, given the plain task loss."""
+        return loss
+
+    def after_backward(self, task: str) -> None:
+        """Gradients are in `.grad`; an approach may transform them here (e.g. project them)."""
+
+    def after_task(self, task: str, env: TaskEnv) -> None:
+        """Called after training on `task`, before evaluation."""
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Tensors to checkpoint at a task boundary."""
+        return {}
+
+    def meta(self) -> dict[str, Any]:
+        """JSON-able state to checkpoint at a task boundary."""
+        return {}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        """Restore what `state_dict` and `meta` returned."""

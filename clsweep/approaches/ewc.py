@@ -1,0 +1,102 @@
+"""Elastic Weight Consolidation (Kirkpatrick et al. 2017), separate and online (Schwarz et al. 2018).
+
+loss + lambda * sum_i F_i (theta_i - theta*_i)^2 over the shared backbone only (heads are per task).
+The Fisher diagonal is estimated in eval mode and fp32 after each task: `empirical` uses the true
+labels, `sampled` draws labels from the model's own prediction (the Monte-Carlo true Fisher).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from pydantic import ConfigDict, Field
+
+from clsweep.approaches.base import Approach, Batch, TaskEnv
+from clsweep.models import task_loss
+from clsweep.schema import Strict
+
+
+class EWCParams(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    lam: float = Field(2000.0, ge=0, alias="lambda", description="penalty strength; scale dependent, sweep log-uniform")
+    mode: Literal["separate", "online"] = "online"
+    gamma: float = Field(1.0, gt=0, le=1, description="online decay of the old Fisher")
+    fisher: Literal["empirical", "sampled"] = "empirical"
+    fisher_samples: int = Field(256, ge=1, description="training examples used to estimate the Fisher")
+    fisher_batch_size: int = Field(1, ge=1, description="1 = per-example gradients; larger is faster, coarser")
+
+
+class EWC(Approach):
+    name = "ewc"
+    Params = EWCParams
+    params: EWCParams
+
+    def __init__(self, params: Any, model: Any) -> None:
+        super().__init__(params, model)
+        # One (fisher, anchor) pair per task for `separate`, a single running pair for `online`.
+        self.fishers: list[dict[str, torch.Tensor]] = []
+        self.anchors: list[dict[str, torch.Tensor]] = []
+        self.tasks: list[str] = []
+
+    def loss(self, task: str, batch: Batch, logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        if not self.fishers or self.params.lam == 0:
+            return loss
+        penalty = loss.new_zeros(())
+        for name, p in self.model.backbone_parameters():
+            for fisher, anchor in zip(self.fishers, self.anchors, strict=True):
+                penalty = penalty + (fisher[name] * (p - anchor[name]).pow(2)).sum()
+        return loss + self.params.lam * penalty
+
+    def after_task(self, task: str, env: TaskEnv) -> None:
+        fisher = self._estimate_fisher(task, env)
+        anchor = {n: p.detach().clone() for n, p in self.model.backbone_parameters()}
+        if self.params.mode == "online" and self.fishers:
+            old = self.fishers[0]
+            fisher = {n: self.params.gamma * old[n] + f for n, f in fisher.items()}
+            self.fishers, self.anchors = [fisher], [anchor]
+        else:
+            self.fishers.append(fisher)
+            self.anchors.append(anchor)
+        self.tasks.append(task)
+
+    def _estimate_fisher(self, task: str, env: TaskEnv) -> dict[str, torch.Tensor]:
+        params = dict(self.model.backbone_parameters())
+        fisher = {n: torch.zeros_like(p, dtype=torch.float32) for n, p in params.items()}
+        was_training = self.model.training
+        self.model.eval()  # dropout off: the Fisher of the deterministic model we keep
+        seen = 0
+        for batch in env.batches(task, batch_size=self.params.fisher_batch_size, limit=self.params.fisher_samples):
+            self.model.zero_grad(set_to_none=True)
+            logits = self.model(task, batch).float()
+            labels = batch["labels"]
+            if self.params.fisher == "sampled":
+                sampled = torch.distributions.Categorical(logits=logits.detach()).sample()
+                labels = torch.where(labels == -100, labels, sampled)
+            task_loss(logits, labels).backward()
+            n = int(batch["input_ids"].shape[0])
+            for name, p in params.items():
+                if p.grad is not None:
+                    fisher[name] += p.grad.detach().float().pow(2) * n
+            seen += n
+        self.model.zero_grad(set_to_none=True)
+        self.model.train(was_training)
+        return {n: f / max(seen, 1) for n, f in fisher.items()}
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        for i, (fisher, anchor) in enumerate(zip(self.fishers, self.anchors, strict=True)):
+            out.update({f"fisher.{i}.{n}": t for n, t in fisher.items()})
+            out.update({f"anchor.{i}.{n}": t for n, t in anchor.items()})
+        return out
+
+    def meta(self) -> dict[str, Any]:
+        return {"tasks": self.tasks, "pairs": len(self.fishers)}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        self.tasks = list(meta.get("tasks", []))
+        pairs = int(meta.get("pairs", 0))
+        names = [n for n, _ in self.model.backbone_parameters()]
+        self.fishers = [{n: tensors[f"fisher.{i}.{n}"] for n in names} for i in range(pairs)]
+        self.anchors = [{n: tensors[f"anchor.{i}.{n}"] for n in names} for i in range(pairs)]

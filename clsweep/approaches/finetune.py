@@ -1,0 +1,9 @@
+"""Plain sequential fine-tuning: the lower bound every approach is compared against."""
+
+from __future__ import annotations
+
+from clsweep.approaches.base import Approach
+
+
+class Finetune(Approach):
+    name = "finetune"

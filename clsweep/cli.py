@@ -1,0 +1,129 @@
+"""The `clsweep` command line: validate configs, train one continual run (and, later, sweep)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from clsweep.config import ConfigError, ExperimentConfig, Sources, load_raw, read_yaml, validate
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="clsweep", description="Continual-learning sweeps for NLP.")
+    sub = p.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("validate", help="check experiment or tasklist YAML files")
+    v.add_argument("files", nargs="+", type=Path)
+    v.add_argument("--data", action="store_true", help="also load and tokenize the data (checks columns, labels)")
+    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    t = sub.add_parser("train", help="one continual run (no Ray)")
+    t.add_argument("experiment", type=Path)
+    t.add_argument("--order", help="comma-separated task names (default: the config's order)")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="dotted override, e.g. --set train.lr=1e-4 (repeatable)")
+    t.add_argument("--out", type=Path,
+                   help="run folder (default: <run.storage_path>/<name>/<approach>-seed<N>-<time>)")
+    t.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR from its last task checkpoint")
+    t.add_argument("--quiet", action="store_true", help="no per-step progress lines")
+    return p
+
+
+def _load(path: Path, overrides: Sequence[str]) -> tuple[ExperimentConfig, Sources]:
+    raw, sources = load_raw(path, overrides)
+    return validate(raw, sources), sources
+
+
+def _train_overrides(args: argparse.Namespace) -> list[str]:
+    extra = list(args.overrides)
+    if args.order:
+        extra.append("order=[" + ",".join(s.strip() for s in args.order.split(",")) + "]")
+    if args.seed is not None:
+        extra.append(f"train.seed={args.seed}")
+    return extra
+
+
+def _out_dir(args: argparse.Namespace, cfg: ExperimentConfig) -> Path:
+    if args.resume:
+        return Path(args.resume)
+    if args.out:
+        return Path(args.out)
+    name = cfg.run.name or args.experiment.stem
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(cfg.run.storage_path) / name / f"{cfg.approach.name}-seed{cfg.train.seed}-{stamp}"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    cfg, sources = _load(args.experiment, _train_overrides(args))
+    out = _out_dir(args, cfg)
+    if args.resume and not (out / "config.json").is_file():
+        raise ConfigError.one(str(out), "--resume", "not a clsweep run folder (no config.json)")
+    if not args.resume and (out / "config.json").exists():
+        raise ConfigError.one(str(out), "--out",
+                              "already holds a run; pass --resume to continue it or pick another --out")
+    if args.resume and (out / "result.json").is_file():
+        print(f"run in {out} is already complete; nothing to do", file=sys.stderr)
+        return 0
+    from clsweep.training.run import run_experiment  # torch and friends load only when training
+
+    result = run_experiment(cfg, out, resume=bool(args.resume), sources=sources,
+                            log=lambda m: print(m, file=sys.stderr), progress=not args.quiet)
+    _print_summary(result, out)
+    return 0
+
+
+def _print_summary(result: dict[str, Any], out: Path) -> None:
+    m = result["metrics"]
+    fmt = {k: ("n/a" if v is None else f"{v:.4f}") for k, v in m.items()}
+    print(f"{result['approach']} on {' -> '.join(result['order'])} ({result['eval_split']}): "
+          + ", ".join(f"{k}={v}" for k, v in fmt.items()))
+    print(f"wrote {out / 'result.json'} in {result['timings']['total_s']:.1f}s")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    failed: list[ConfigError] = []
+    for path in args.files:
+        try:
+            _validate_one(path, args.overrides, args.data)
+            print(f"{path}: ok")
+        except ConfigError as e:
+            failed.append(e)
+            print(f"error: {e}", file=sys.stderr)
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def _validate_one(path: Path, overrides: Sequence[str], data: bool) -> None:
+    raw = read_yaml(path)
+    if isinstance(raw, dict) and "tasks" in raw and "tasklist" not in raw:
+        # A tasklist on its own: check it inside a default experiment.
+        cfg = validate({"tasklist": raw}, Sources(str(path.with_suffix(".experiment")), str(path)), path.parent)
+        sources = Sources(str(path), str(path))
+    else:
+        cfg, sources = _load(path, overrides)
+    if data:
+        from clsweep.training.run import prepare
+
+        prepare(cfg, sources, log=lambda m: print(m, file=sys.stderr))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = _parser().parse_args(argv)
+    try:
+        return int({"train": cmd_train, "validate": cmd_validate}[args.command](args))
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; continue with --resume <run folder>", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""Registry of per-task metrics for sequence classification and BIO token tagging, computed locally."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from clsweep.registry import Registry
+
+TASK_TYPES = ("sequence", "token")
+
+# Sequence metrics get label ids; token metrics get BIO tag strings per sentence. Both get the label names.
+MetricFn = Callable[[Any, Any, Sequence[str]], float]
+
+
+@dataclass(frozen=True)
+class TaskMetric:
+    """One named metric, the task types it applies to, and its direction for model selection."""
+
+    name: str
+    fn: MetricFn
+    task_types: frozenset[str]
+    higher_is_better: bool = True
+
+
+TASK_METRICS: Registry[TaskMetric] = Registry("task metric")
+
+
+def _add(name: str, fn: MetricFn, task_types: Iterable[str]) -> None:
+    TASK_METRICS.add(name, TaskMetric(name=name, fn=fn, task_types=frozenset(task_types)))
+
+
+def _check_task_type(task_type: str) -> None:
+    if task_type not in TASK_TYPES:
+        raise ValueError(f"unknown task type '{task_type}'; valid: {', '.join(TASK_TYPES)}")
+
+
+def _is_nested(y: Sequence[Any]) -> bool:
+    """True for token-task input (one tag list per sentence) rather than one label id per example."""
+    return len(y) > 0 and isinstance(y[0], (list, tuple))
+
+
+def _flatten(y: Sequence[Sequence[str]]) -> list[str]:
+    return [tag for sentence in y for tag in sentence]
+
+
+def _accuracy(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str]) -> float:
+    """Fraction of exact matches; token input is scored per tag over all sentences."""
+    if _is_nested(y_true):
+        y_true, y_pred = _flatten(y_true), _flatten(y_pred)
+    if len(y_true) == 0:
+        raise ValueError("accuracy of an empty evaluation set is undefined")
+    return float(sum(t == p for t, p in zip(y_true, y_pred, strict=True)) / len(y_true))
+
+
+def _f1(average: str) -> MetricFn:
+    def f1(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> float:
+        from sklearn.metrics import f1_score  # lazy: sklearn import is slow
+
+        # Classes absent from both truth and predictions are left out (scikit-learn's convention): an
+        # evaluation set that lacks a class should not score that class as 0.
+        present = sorted(set(y_true) | set(y_pred))
+        score = f1_score(list(y_true), list(y_pred), labels=present, average=average, zero_division=0)
+        return float(score)
+
+    f1.__name__ = f"{average}_f1"
+    return f1
+
+
+def _mcc(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> float:
+    from sklearn.metrics import matthews_corrcoef
+
+    # MCC works on the confusion matrix, where absent classes are all-zero rows/columns and change nothing.
+    return float(matthews_corrcoef(list(y_true), list(y_pred)))
+
+
+def _entity(kind: str) -> MetricFn:
+    def score(y_true: list[list[str]], y_pred: list[list[str]], labels: Sequence[str]) -> float:
+        from seqeval import metrics  # lazy: keeps `import clsweep.metrics` cheap
+
+        fns = {"f1": metrics.f1_score, "precision": metrics.precision_score, "recall": metrics.recall_score}
+        fn = fns[kind]
+        # Default (conlleval-style) mode; zero_division=0 so "no entities" scores 0 without a warning.
+        return float(fn([list(s) for s in y_true], [list(s) for s in y_pred], zero_division=0))
+
+    score.__name__ = f"entity_{kind}"
+    return score
+
+
+_add("accuracy", _accuracy, TASK_TYPES)
+_add("macro_f1", _f1("macro"), ["sequence"])
+_add("micro_f1", _f1("micro"), ["sequence"])
+_add("mcc", _mcc, ["sequence"])
+_add("entity_f1", _entity("f1"), ["token"])
+_add("entity_precision", _entity("precision"), ["token"])
+_add("entity_recall", _entity("recall"), ["token"])
+
+
+def metrics_for(task_type: str) -> list[str]:
+    """Names of the registered metrics that apply to `task_type`, sorted."""
+    _check_task_type(task_type)
+    return [name for name in TASK_METRICS.names() if task_type in TASK_METRICS.get(name).task_types]
+
+
+def default_metrics(task_type: str) -> list[str]:
+    """Metrics reported when a task config names none; the first is the headline score."""
+    _check_task_type(task_type)
+    return ["accuracy", "macro_f1"] if task_type == "sequence" else ["entity_f1", "accuracy"]
+
+
+def _check_lengths(task_type: str, y_true: Sequence[Any], y_pred: Sequence[Any]) -> None:
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true has {len(y_true)} items but y_pred has {len(y_pred)}")
+    if len(y_true) == 0:
+        raise ValueError("cannot score an empty evaluation set")
+    if task_type == "token":
+        bad = [i for i, (t, p) in enumerate(zip(y_true, y_pred, strict=True)) if len(t) != len(p)]
+        if bad:
+            raise ValueError(f"sentences {bad[:5]} have different numbers of true and predicted tags")
+
+
+def compute_metrics(
+    names: Iterable[str],
+    task_type: str,
+    y_true: Sequence[Any],
+    y_pred: Sequence[Any],
+    labels: Sequence[str],
+) -> dict[str, float]:
+    """Score predictions with each named metric; every name is checked before anything is computed."""
+    _check_task_type(task_type)
+    chosen = [TASK_METRICS.get(name) for name in names]
+    unsupported = [m.name for m in chosen if task_type not in m.task_types]
+    if unsupported:
+        raise ValueError(
+            f"metric(s) {', '.join(unsupported)} do not apply to {task_type} tasks; "
+            f"valid for {task_type}: {', '.join(metrics_for(task_type))}"
+        )
+    # Plain lists (of tag lists for token tasks) so metrics need not care about numpy arrays or tuples.
+    if task_type == "token":
+        y_true, y_pred = [list(s) for s in y_true], [list(s) for s in y_pred]
+    else:
+        y_true, y_pred = list(y_true), list(y_pred)
+    _check_lengths(task_type, y_true, y_pred)
+    return {m.name: m.fn(y_true, y_pred, labels) for m in chosen}

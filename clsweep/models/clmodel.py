@@ -1,0 +1,61 @@
+"""CLModel: one shared backbone plus one head per task (heads shared when tasks name the same head)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from clsweep.models.heads import HEADS
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """What the model needs to know about a task: its head's name, kind and label count."""
+
+    task: str
+    head: str
+    kind: str
+    num_labels: int
+
+
+class CLModel(nn.Module):
+    def __init__(self, backbone: nn.Module, heads: Mapping[str, HeadSpec], pooling: str, dropout: float) -> None:
+        super().__init__()
+        self.backbone = backbone
+        hidden = int(backbone.config.hidden_size)  # type: ignore[union-attr,arg-type]
+        self.task_head = {t: h.head for t, h in heads.items()}
+        built: dict[str, nn.Module] = {}
+        for h in heads.values():
+            if h.head not in built:
+                built[h.head] = HEADS.get(h.kind)(hidden, h.num_labels, pooling, dropout)
+        self.heads = nn.ModuleDict(built)
+
+    def forward(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
+        states = self.backbone(**inputs).last_hidden_state
+        return self.heads[self.task_head[task]](states, batch["attention_mask"])
+
+    def backbone_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        """The shared parameters (what regularisers such as EWC protect); heads are per task."""
+        for name, p in self.backbone.named_parameters():
+            yield f"backbone.{name}", p
+
+
+def task_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy for both task kinds; token labels use -100 for positions that do not count."""
+    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1),
+                                       ignore_index=-100)
+
+
+def build_model(model_cfg: Any, heads: Mapping[str, HeadSpec], seed: int, tokenizer: Any = None
+                ) -> tuple[CLModel, Any]:
+    """The backbone (tiny, hub id or local dir), its tokenizer and the heads, initialised from `seed`."""
+    from clsweep.models.backbone import load_backbone
+
+    torch.manual_seed(seed)  # random-init weights (tiny backbone, heads) must follow the run's seed
+    backbone, tokenizer = load_backbone(model_cfg, tokenizer)
+    return CLModel(backbone, heads, model_cfg.pooling, model_cfg.head_dropout), tokenizer

@@ -1,0 +1,42 @@
+"""Task heads: sequence heads pool the backbone's states, token heads label every position."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from clsweep.registry import Registry
+
+
+class SequenceHead(nn.Module):
+    def __init__(self, hidden: int, num_labels: int, pooling: str, dropout: float) -> None:
+        super().__init__()
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, num_labels)
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.pooling == "mean":
+            m = mask.unsqueeze(-1).to(states.dtype)
+            pooled = (states * m).sum(1) / m.sum(1).clamp(min=1.0)
+        else:
+            pooled = states[:, 0]
+        return self.out(self.dropout(pooled))
+
+
+class TokenHead(nn.Module):
+    def __init__(self, hidden: int, num_labels: int, pooling: str, dropout: float) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, num_labels)
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.out(self.dropout(states))
+
+
+HeadFactory = Callable[[int, int, str, float], nn.Module]
+HEADS: Registry[HeadFactory] = Registry("head")
+HEADS.add("sequence", SequenceHead)
+HEADS.add("token", TokenHead)

@@ -1,0 +1,65 @@
+"""The result contract: build the self-describing result.json of one run from its final state."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from typing import Any
+
+from clsweep.config import ExperimentConfig
+from clsweep.metrics.matrix import DEFINITIONS, forgetting_per_task, summarize
+from clsweep.tasks.task import Task
+from clsweep.training.state import Row, RunState
+
+RESULT_FORMAT = "clsweep.result/1"
+_LIBRARIES = ("clsweep", "torch", "transformers", "datasets", "tokenizers", "numpy", "pydantic")
+
+
+def score_row(row: Row, split: str, order: list[str], primary: dict[str, str]) -> list[float]:
+    """One row of R: each task's primary-metric score, in training order."""
+    scores = getattr(row, split)
+    return [float(scores[t][primary[t]]) for t in order]
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for lib in _LIBRARIES:
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            out[lib] = "not installed"
+    return out
+
+
+def build_result(cfg: ExperimentConfig, state: RunState, tasks: dict[str, Task]) -> dict[str, Any]:
+    order = state.order
+    if state.initial is None or len(state.rows) != len(order):
+        raise ValueError(f"run incomplete: {len(state.rows)}/{len(order)} tasks trained")
+    primary = {t: tasks[t].metric_names[0] for t in order}
+    mats = {s: [score_row(r, s, order, primary) for r in state.rows] for s in ("dev", "test")}
+    initial = {s: score_row(state.initial, s, order, primary) for s in ("dev", "test")}
+    split = cfg.eval.split
+    return {
+        "format": RESULT_FORMAT,
+        "order": order,
+        "tasks": order,
+        "seed": cfg.train.seed,
+        "approach": cfg.approach.name,
+        "eval_split": split,
+        "primary_metric": primary,
+        "matrix": mats[split],
+        "initial": initial[split],
+        "matrix_dev": mats["dev"],
+        "initial_dev": initial["dev"],
+        "metrics": summarize(mats[split], initial[split]),
+        "metrics_dev": summarize(mats["dev"], initial["dev"]),
+        "forgetting_per_task": dict(zip(order, forgetting_per_task(mats[split]), strict=False)),
+        "metric_definitions": DEFINITIONS,
+        "scores": {"initial": state.initial.__dict__, "rows": [r.__dict__ for r in state.rows]},
+        "labels": {t: tasks[t].labels for t in order},
+        "dataset_stats": {t: tasks[t].stats for t in order},
+        "misclassified": state.misclassified,
+        "timings": state.timings,
+        "versions": versions(),
+        "config": cfg.to_dict(),
+    }

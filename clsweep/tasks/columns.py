@@ -1,0 +1,100 @@
+"""Check a task's columns and pull them out of `datasets` splits as plain Python lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from clsweep.config import ConfigError
+from clsweep.tasks.errors import TaskErrors
+from clsweep.tasks.spec import SyntheticSource, TaskSpec
+
+
+@dataclass(frozen=True)
+class Columns:
+    text: str
+    pair: str | None
+    label: str
+
+
+@dataclass
+class RawSplit:
+    """One split before tokenization: texts (or word lists), optional pairs, and raw label values."""
+
+    texts: list[Any]
+    pairs: list[str] | None
+    labels: list[Any]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def task_columns(spec: TaskSpec) -> Columns:
+    pair = spec.text_pair_column
+    if pair is None and isinstance(spec.source, SyntheticSource):
+        from clsweep.tasks.synthetic import SYNTHETIC_TASKS
+
+        # The synthetic pair task needs both sentences; make that work without extra config.
+        pair = "text_pair" if SYNTHETIC_TASKS.get(spec.source.task).pair else None
+    return Columns(spec.text_col, pair, spec.label_col)
+
+
+def check_columns(splits: Any, cols: Columns, err: TaskErrors) -> None:
+    issues = []
+    for split, ds in splits.items():
+        available = ", ".join(sorted(ds.column_names))
+        for key, col in (("text_column", cols.text), ("text_pair_column", cols.pair), ("label_column", cols.label)):
+            if col is not None and col not in ds.column_names:
+                issues.append(err.issue(key, f"column '{col}' not found in {split} split; available: {available}"))
+    if issues:
+        raise ConfigError(issues)
+
+
+def extract(splits: Any, cols: Columns, task_type: str, err: TaskErrors) -> dict[str, RawSplit]:
+    out = {}
+    for split, ds in splits.items():
+        names = [c for c in (cols.text, cols.pair, cols.label) if c is not None]
+        data = ds.select_columns(names)[:]
+        raw = RawSplit(data[cols.text], data[cols.pair] if cols.pair else None, data[cols.label])
+        if task_type == "token":
+            _check_words(raw, split, cols, err)
+        else:
+            _check_texts(raw.texts, split, "text_column", cols.text, err)
+            if raw.pairs is not None and cols.pair is not None:
+                _check_texts(raw.pairs, split, "text_pair_column", cols.pair, err)
+            _check_scalars(raw.labels, split, cols.label, err)
+        out[split] = raw
+    return out
+
+
+def _check_texts(values: list[Any], split: str, key: str, col: str, err: TaskErrors) -> None:
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            raise err.error(key, f"column '{col}' in {split} split must hold text; row {i} holds {v!r}")
+
+
+def _check_words(raw: RawSplit, split: str, cols: Columns, err: TaskErrors) -> None:
+    for i, (words, tags) in enumerate(zip(raw.texts, raw.labels, strict=True)):
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise err.error("text_column", f"token column '{cols.text}' in {split} split must hold lists of "
+                                           f"strings; row {i} holds {_short(words)}")
+        if not words:
+            raise err.error("text_column", f"row {i} of the {split} split has no tokens")
+        if not isinstance(tags, list) or len(tags) != len(words):
+            got = f"{len(tags)} tags" if isinstance(tags, list) else f"{_short(tags)}"
+            raise err.error("label_column", f"row {i} of the {split} split has {len(words)} tokens "
+                                            f"but {got} in column '{cols.label}'")
+        _check_scalars(tags, split, cols.label, err, row=i)
+
+
+def _check_scalars(values: list[Any], split: str, col: str, err: TaskErrors, row: int | None = None) -> None:
+    for i, v in enumerate(values):
+        if not isinstance(v, str | int | float):
+            where = f"row {i}" if row is None else f"row {row}, token {i}"
+            raise err.error("label_column", f"column '{col}' in {split} split must hold label names or "
+                                            f"numbers; {where} holds {_short(v)}")
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,192 @@
+"""Turn a task's source into train/dev/test `datasets` splits: load, carve missing splits, cap sizes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from clsweep.config import ConfigError, Issue
+from clsweep.tasks.conll import ConllFormatError, read_conll
+from clsweep.tasks.errors import TaskErrors, first_line
+from clsweep.tasks.spec import ConllSource, FilesSource, HubSource, SyntheticSource, TaskSpec
+
+SPLITS = ("train", "dev", "test")
+_BUILDERS = {"csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json", "parquet": "parquet"}
+
+
+def split_key(spec: TaskSpec, split: str) -> str:
+    """The config key a user edits to change where `split` comes from."""
+    src = spec.source
+    if isinstance(src, HubSource):
+        return "source.splits" if split in src.splits else "dev_fraction"
+    if isinstance(src, SyntheticSource):
+        return f"source.{split}_size"
+    return f"source.{split}" if split in src.paths() else "dev_fraction"
+
+
+def missing_files(spec: TaskSpec, err: TaskErrors) -> list[Issue]:
+    src = spec.source
+    if not isinstance(src, FilesSource | ConllSource):
+        return []
+    return [err.issue(f"source.{s}", f"file not found: {p}") for s, p in src.paths().items() if not Path(p).is_file()]
+
+
+def source_files(spec: TaskSpec) -> list[str]:
+    """Local files the data is read from; their size and mtime go into the tokenization cache key."""
+    src = spec.source
+    if isinstance(src, FilesSource | ConllSource):
+        return [str(Path(p).resolve()) for p in src.paths().values()]
+    if isinstance(src, HubSource) and Path(src.name).exists():
+        root = Path(src.name).resolve()
+        return [str(root)] if root.is_file() else sorted(str(p) for p in root.rglob("*") if p.is_file())
+    # A remote hub dataset is pinned only by name/config/revision/splits (part of the spec): good
+    # enough, since a moving revision is the user's explicit choice.
+    return []
+
+
+def file_fingerprint(paths: list[str]) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for p in paths:
+        st = os.stat(p)
+        out.append([p, st.st_size, st.st_mtime_ns])
+    return out
+
+
+@contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    # Per-file progress bars drown the one-line-per-task log; restore whatever the caller had.
+    import datasets
+
+    was_disabled = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()
+
+
+def load_splits(spec: TaskSpec, err: TaskErrors, cache_dir: Path) -> tuple[Any, list[str]]:
+    """A DatasetDict with exactly train/dev/test, and the names of the splits carved from train."""
+    from datasets import DatasetDict
+
+    with _quiet_datasets():
+        raw = _load_raw(spec, err, cache_dir)
+        _check_nonempty(raw, spec, err)
+        splits, carved = _carve(raw, spec, err)
+        _check_nonempty(splits, spec, err)
+        splits["train"] = _cap(splits["train"], spec.max_train_samples, spec.split_seed)
+        for s in ("dev", "test"):
+            splits[s] = _cap(splits[s], spec.max_eval_samples, spec.split_seed)
+    return DatasetDict({s: splits[s] for s in SPLITS}), carved
+
+
+def _check_nonempty(splits: dict[str, Any], spec: TaskSpec, err: TaskErrors) -> None:
+    issues = [err.issue(split_key(spec, s), f"split '{s}' is empty") for s, ds in splits.items() if len(ds) == 0]
+    if issues:
+        raise ConfigError(issues)
+
+
+def _load_raw(spec: TaskSpec, err: TaskErrors, cache_dir: Path) -> dict[str, Any]:
+    src = spec.source
+    if isinstance(src, HubSource):
+        return _load_hub(src, err, cache_dir)
+    if isinstance(src, FilesSource):
+        return {s: _load_file(src, s, p, err, cache_dir) for s, p in src.paths().items()}
+    if isinstance(src, ConllSource):
+        return {s: _load_conll(spec, src, s, p, err) for s, p in src.paths().items()}
+    return _load_synthetic(spec, src, err)
+
+
+def _load_hub(src: HubSource, err: TaskErrors, cache_dir: Path) -> dict[str, Any]:
+    from datasets import load_dataset
+
+    ours = list(src.splits)
+    kwargs: dict[str, Any] = {"trust_remote_code": True} if src.trust_remote_code else {}
+    if Path(src.name).exists():  # a local folder: keep its Arrow copy with ours, not in the shared hub cache
+        kwargs["cache_dir"] = str(cache_dir / "datasets")
+    try:
+        loaded = load_dataset(src.name, src.config, revision=src.revision,
+                              split=[src.splits[s] for s in ours], **kwargs)
+    except Exception as e:  # datasets raises many types (offline, missing split, bad files)
+        raise err.error("source.name", f"cannot load dataset '{src.name}': {first_line(e)}") from e
+    return dict(zip(ours, loaded, strict=True))
+
+
+def _load_file(src: FilesSource, split: str, path: str, err: TaskErrors, cache_dir: Path) -> Any:
+    from datasets import Dataset, load_dataset
+
+    try:
+        fmt = src.file_format(path)
+    except ValueError as e:
+        raise err.error("source.format", str(e)) from None
+    if os.path.getsize(path) == 0:
+        return Dataset.from_dict({})
+    kwargs: dict[str, Any] = {"delimiter": "\t"} if fmt == "tsv" else {}
+    try:
+        return load_dataset(_BUILDERS[fmt], data_files=path, split="train",
+                            cache_dir=str(cache_dir / "datasets"), **kwargs)
+    except Exception as e:
+        if "corresponds to no data" in str(e):  # a header-only csv
+            return Dataset.from_dict({})
+        raise err.error(f"source.{split}", f"cannot read {path} as {fmt}: {first_line(e)}") from e
+
+
+def _load_conll(spec: TaskSpec, src: ConllSource, split: str, path: str, err: TaskErrors) -> Any:
+    from datasets import Dataset
+
+    try:
+        tokens, tags = read_conll(path, src.token_column, src.tag_column, src.separator)
+    except (ConllFormatError, UnicodeDecodeError) as e:
+        raise err.error(f"source.{split}", f"{path}: {e}") from None
+    # Columns take the task's column names, so text_column/label_column always find them.
+    return Dataset.from_dict({spec.text_col: tokens, spec.label_col: tags})
+
+
+def _load_synthetic(spec: TaskSpec, src: SyntheticSource, err: TaskErrors) -> dict[str, Any]:
+    from datasets import ClassLabel, Dataset, Features, List, Value
+
+    from clsweep.tasks.synthetic import SYNTHETIC_TASKS, generate
+
+    task = SYNTHETIC_TASKS.get(src.task)
+    if task.type != spec.type:
+        raise err.error("type", f"synthetic task '{src.task}' is a {task.type} task; set type: {task.type}")
+    label = ClassLabel(names=list(task.labels))
+    if task.type == "token":
+        features = Features({"tokens": List(Value("string")), "tags": List(label)})
+    else:
+        features = Features({c: Value("string") for c in task.columns if c != "label"} | {"label": label})
+    sizes = {"train": src.train_size, "dev": src.dev_size, "test": src.test_size}
+    out = {}
+    for s, n in sizes.items():
+        cols = generate(src.task, n, src.seed, s)
+        if "label" in cols:  # the pair task's labels are ints; ClassLabel encodes names
+            cols["label"] = [str(v) for v in cols["label"]]
+        out[s] = Dataset.from_dict(cols, features=features)
+    return out
+
+
+def _carve(raw: dict[str, Any], spec: TaskSpec, err: TaskErrors) -> tuple[dict[str, Any], list[str]]:
+    splits = dict(raw)
+    carved: list[str] = []
+    for name in ("dev", "test"):
+        if name in splits:
+            continue
+        train = splits["train"]
+        try:
+            parts = train.train_test_split(test_size=spec.dev_fraction, seed=spec.split_seed)
+        except ValueError as e:
+            raise err.error("dev_fraction", f"cannot carve a {name} split from {len(train)} train "
+                                            f"example(s): {first_line(e)}") from None
+        splits["train"], splits[name] = parts["train"], parts["test"]
+        carved.append(name)
+    return splits, carved
+
+
+def _cap(ds: Any, limit: int | None, seed: int) -> Any:
+    if limit is None or len(ds) <= limit:
+        return ds
+    return ds.shuffle(seed=seed).select(range(limit))

@@ -1,0 +1,260 @@
+"""Validated task specifications: where a task's data comes from and how it is read, keyed by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from clsweep.registry import UnknownNameError
+from clsweep.schema import Strict
+from clsweep.tasks.types import TASK_TYPES
+
+SplitName = Literal["train", "dev", "test"]
+FILE_FORMATS = ("csv", "tsv", "json", "jsonl", "parquet")
+
+
+def _resolve(path: str, info: ValidationInfo) -> str:
+    """Relative data paths are relative to the YAML that names them, so configs can move as a folder."""
+    base = (info.context or {}).get("base_dir")
+    p = Path(path).expanduser()
+    if not p.is_absolute() and base is not None:
+        p = Path(base) / p
+    return str(p)
+
+
+class HubSource(Strict):
+    """A dataset on the Hugging Face hub (or a local dataset script/folder) loaded with `load_dataset`."""
+
+    kind: Literal["hub"]
+    name: str
+    config: str | None = None
+    revision: str | None = None
+    splits: dict[SplitName, str] = Field(
+        default_factory=lambda: {"train": "train", "test": "test"},  # type: ignore[arg-type]
+        description="our split name -> the dataset's split name (or a slice such as 'train[:10%]')",
+    )
+    trust_remote_code: bool = False
+
+    @field_validator("splits")
+    @classmethod
+    def _needs_train(cls, v: dict[str, str]) -> dict[str, str]:
+        if "train" not in v:
+            raise ValueError("must map 'train' to a split of the dataset")
+        return v
+
+
+class FilesSource(Strict):
+    """Local csv/tsv/json/jsonl/parquet files, one per split, read with `datasets`."""
+
+    kind: Literal["files"]
+    train: str
+    dev: str | None = None
+    test: str | None = None
+    format: Literal["auto", "csv", "tsv", "json", "jsonl", "parquet"] = "auto"
+
+    @field_validator("train", "dev", "test")
+    @classmethod
+    def _abs(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return None if v is None else _resolve(v, info)
+
+    def paths(self) -> dict[str, str]:
+        return {s: p for s, p in (("train", self.train), ("dev", self.dev), ("test", self.test)) if p}
+
+    def file_format(self, path: str) -> str:
+        if self.format != "auto":
+            return self.format
+        suffix = Path(path).suffix.lstrip(".").lower()
+        if suffix not in FILE_FORMATS:
+            raise ValueError(f"cannot tell the format of '{path}'; set format to one of {', '.join(FILE_FORMATS)}")
+        return suffix
+
+
+class ConllSource(Strict):
+    """CoNLL-style column files: one token per line, blank lines between sentences."""
+
+    kind: Literal["conll"]
+    train: str
+    dev: str | None = None
+    test: str | None = None
+    token_column: int = 0
+    tag_column: int = -1
+    separator: str | None = None  # None splits on any whitespace
+
+    @field_validator("train", "dev", "test")
+    @classmethod
+    def _abs(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return None if v is None else _resolve(v, info)
+
+    def paths(self) -> dict[str, str]:
+        return {s: p for s, p in (("train", self.train), ("dev", self.dev), ("test", self.test)) if p}
+
+
+class SyntheticSource(Strict):
+    """A task of the built-in synthetic suite, generated deterministically from a seed."""
+
+    kind: Literal["synthetic"]
+    task: str
+    train_size: int = Field(600, ge=8)
+    dev_size: int = Field(200, ge=4)
+    test_size: int = Field(200, ge=4)
+    seed: int = 0
+
+    @field_validator("task")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from clsweep.tasks.synthetic import SYNTHETIC_TASKS
+
+        if v not in SYNTHETIC_TASKS:
+            raise ValueError(str(UnknownNameError("synthetic task", v, SYNTHETIC_TASKS.names())))
+        return v
+
+
+Source = Annotated[HubSource | FilesSource | ConllSource | SyntheticSource, Field(discriminator="kind")]
+
+
+class TaskSpec(Strict):
+    """One task of a tasklist. Columns default by task type; metrics' first entry fills R."""
+
+    name: str
+    type: str = "sequence"
+    source: Source
+    text_column: str | None = None
+    text_pair_column: str | None = None
+    label_column: str | None = None
+    labels: list[str] | None = None
+    head: str | None = Field(None, description="tasks naming the same head share it")
+    metrics: list[str] | None = None
+    max_train_samples: int | None = Field(None, ge=1)
+    max_eval_samples: int | None = Field(None, ge=1)
+    dev_fraction: float = Field(0.1, gt=0, lt=1)
+    split_seed: int = 0
+    max_length: int | None = Field(None, ge=4)
+    epochs: int | None = Field(None, ge=1, description="overrides train.epochs for this task")
+    lr: float | None = Field(None, gt=0, description="overrides train.lr for this task")
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, v: str) -> str:
+        if v not in TASK_TYPES:
+            raise ValueError(str(UnknownNameError("task type", v, TASK_TYPES.names())))
+        return v
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_as_str(cls, v: Any) -> Any:
+        # Labels may be written as ints or strings; names are strings everywhere downstream.
+        if isinstance(v, list):
+            return [str(x) for x in v]
+        return v
+
+    @field_validator("labels")
+    @classmethod
+    def _unique_labels(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError("labels must be unique")
+        if v is not None and len(v) < 2 and v != []:
+            raise ValueError("a task needs at least two labels")
+        return v
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, v: list[str] | None) -> list[str] | None:
+        from clsweep.metrics.task_metrics import TASK_METRICS
+
+        if v is not None:
+            if not v:
+                raise ValueError("list at least one metric (the first fills R)")
+            for name in v:
+                if name not in TASK_METRICS:
+                    raise ValueError(str(UnknownNameError("metric", name, TASK_METRICS.names())))
+        return v
+
+    @model_validator(mode="after")
+    def _metrics_fit_type(self) -> TaskSpec:
+        from clsweep.metrics.task_metrics import metrics_for
+
+        valid = metrics_for(self.type)
+        bad = [m for m in self.metrics or [] if m not in valid]
+        if bad:
+            raise ValueError(f"metric(s) {', '.join(bad)} do not apply to {self.type} tasks; valid: {', '.join(valid)}")
+        if self.type == "token" and self.text_pair_column:
+            raise ValueError("token tasks take one token column; text_pair_column is for sequence tasks")
+        if isinstance(self.source, ConllSource) and self.type != "token":
+            raise ValueError("conll sources hold token tags: set type: token")
+        return self
+
+    @property
+    def text_col(self) -> str:
+        return self.text_column or TASK_TYPES.get(self.type).text_column
+
+    @property
+    def label_col(self) -> str:
+        return self.label_column or TASK_TYPES.get(self.type).label_column
+
+    @property
+    def metric_names(self) -> list[str]:
+        return list(self.metrics or TASK_TYPES.get(self.type).default_metrics)
+
+    @property
+    def head_name(self) -> str:
+        return self.head or self.name
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+class Tasklist(Strict):
+    """`defaults:` apply to every task; each entry of `tasks:` (keyed by name) may override any of them."""
+
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    tasks: dict[str, TaskSpec]
+    orders: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("tasks"), dict):
+            return data
+        defaults = data.get("defaults") or {}
+        if not isinstance(defaults, dict):
+            return data
+        tasks = {}
+        for name, spec in data["tasks"].items():
+            if isinstance(spec, TaskSpec):
+                spec = spec.model_dump(exclude_unset=True)
+            merged = _deep_merge(defaults, spec) if isinstance(spec, dict) else spec
+            if isinstance(merged, dict):
+                merged = {**merged, "name": str(name)}
+            tasks[str(name)] = merged
+        return {**data, "tasks": tasks}
+
+    @field_validator("tasks")
+    @classmethod
+    def _nonempty(cls, v: dict[str, TaskSpec]) -> dict[str, TaskSpec]:
+        if not v:
+            raise ValueError("a tasklist needs at least one task")
+        return v
+
+    @model_validator(mode="after")
+    def _orders_known(self) -> Tasklist:
+        for oname, order in self.orders.items():
+            check_order(order, list(self.tasks), f"orders.{oname}")
+        return self
+
+
+def check_order(order: list[str], known: list[str], where: str = "order") -> None:
+    """An order lists known task names, each once."""
+    for name in order:
+        if name not in known:
+            raise ValueError(str(UnknownNameError("task", name, known)) + f" (in {where})")
+    dup = sorted({n for n in order if order.count(n) > 1})
+    if dup:
+        raise ValueError(f"{where} names {', '.join(dup)} more than once")
+    if not order:
+        raise ValueError(f"{where} is empty")

@@ -1,0 +1,68 @@
+"""JSON-able dataset statistics of a task (sizes, labels, token lengths) and their one-line summary."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+PERCENTILES = (50, 90, 95, 99)
+
+
+def percentile(values: list[int], p: float) -> int:
+    """Nearest-rank percentile: always a length that occurs, and easy to check by hand."""
+    if not values:
+        return 0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def length_stats(lengths: list[int], max_length: int) -> dict[str, Any]:
+    """Percentiles of token lengths measured before truncation, and the share cut by `max_length`."""
+    out: dict[str, Any] = {f"p{p}": percentile(lengths, p) for p in PERCENTILES}
+    out["max"] = max(lengths, default=0)
+    out["truncated"] = sum(n > max_length for n in lengths) / len(lengths) if lengths else 0.0
+    return out
+
+
+def label_counts(labels: list[Any], names: list[str], token: bool) -> dict[str, int]:
+    """Label name -> count in `names` order (zeros kept, so a label missing from a split shows)."""
+    counts = Counter(v for row in labels for v in row) if token else Counter(labels)
+    return {n: counts.get(n, 0) for n in names}
+
+
+def mean_words(texts: list[Any], pairs: list[str] | None) -> float:
+    if not texts:
+        return 0.0
+    total = sum(len(t) if isinstance(t, list) else len(t.split()) for t in texts)
+    total += sum(len(p.split()) for p in pairs or [])
+    return round(total / len(texts), 2)
+
+
+def split_stats(texts: list[Any], pairs: list[str] | None, labels: list[Any], names: list[str], token: bool,
+                lengths: list[int], max_length: int) -> dict[str, Any]:
+    return {
+        "size": len(texts),
+        "labels": label_counts(labels, names, token),
+        "length": length_stats(lengths, max_length),
+        "mean_words": mean_words(texts, pairs),
+    }
+
+
+def task_stats(splits: dict[str, dict[str, Any]], carved: list[str], max_length: int,
+               num_labels: int) -> dict[str, Any]:
+    return {"splits": splits, "carved": list(carved), "max_length": max_length, "num_labels": num_labels}
+
+
+def summary(name: str, task_type: str, stats: dict[str, Any]) -> str:
+    """e.g. `task ner (token, 7 labels): 480/60/60 train/dev/test; train length p50 14 p95 22 max 31 ...`"""
+    sp = stats["splits"]
+    sizes = "/".join(str(sp[s]["size"]) for s in ("train", "dev", "test"))
+    ln = sp["train"]["length"]
+    line = (f"task {name} ({task_type}, {stats['num_labels']} labels): {sizes} train/dev/test; "
+            f"train length p50 {ln['p50']} p95 {ln['p95']} max {ln['max']}, "
+            f"{ln['truncated']:.1%} over max_length {stats['max_length']}")
+    if stats["carved"]:
+        line += f"; carved from train: {', '.join(stats['carved'])}"
+    return line

@@ -1,0 +1,141 @@
+"""Prepared tasks: load, validate, label and tokenize every task of an experiment, cached on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clsweep.config import ConfigError, ExperimentConfig, Sources
+from clsweep.tasks import cache
+from clsweep.tasks import labels as lab
+from clsweep.tasks import sources as src
+from clsweep.tasks import stats as st
+from clsweep.tasks.columns import RawSplit, check_columns, extract, task_columns
+from clsweep.tasks.errors import TaskErrors
+from clsweep.tasks.spec import TaskSpec
+from clsweep.tasks.tokenize import display_texts, encode_split
+
+
+@dataclass
+class Split:
+    """One tokenized split in memory as Python lists; the trainer pads per batch."""
+
+    input_ids: list[list[int]]
+    token_type_ids: list[list[int]] | None
+    labels: list[int] | list[list[int]]
+    texts: list[str]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"input_ids": self.input_ids, "token_type_ids": self.token_type_ids, "labels": self.labels,
+                "texts": self.texts}
+
+
+@dataclass
+class Task:
+    spec: TaskSpec
+    labels: list[str]
+    splits: dict[str, Split]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def type(self) -> str:
+        return self.spec.type
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.labels)
+
+    @property
+    def metric_names(self) -> list[str]:
+        return self.spec.metric_names
+
+    @property
+    def head_name(self) -> str:
+        return self.spec.head_name
+
+
+@dataclass
+class _Plan:
+    """One task between validation and tokenization: either a cache hit or validated raw data."""
+
+    spec: TaskSpec
+    key: str
+    dir: Path
+    max_length: int
+    labels: list[str]
+    cached: tuple[dict[str, Any], dict[str, dict[str, Any]]] | None = None
+    raw: dict[str, RawSplit] | None = None
+    carved: list[str] = field(default_factory=list)
+
+
+def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None = None,
+                  cache_dir: str | Path | None = None, log: Callable[[str], None] = print) -> dict[str, Task]:
+    """Every task of the tasklist (in tasklist order), keyed by name; all data is checked before tokenizing."""
+    root = (Path(cache_dir).expanduser() if cache_dir is not None
+            else cache.default_cache_dir(cfg.run.cache_dir)).absolute()
+    specs = list(cfg.tasklist.tasks.values())
+    errs = {s.name: TaskErrors(sources, s.name) for s in specs}
+    missing = [i for s in specs for i in src.missing_files(s, errs[s.name])]
+    if missing:
+        raise ConfigError(missing)
+    tok_fp = cache.tokenizer_fingerprint(tokenizer)
+    plans = [_plan(s, s.max_length or cfg.model.max_length, tok_fp, root, errs[s.name]) for s in specs]
+    lab.check_shared_heads([(p.spec, p.labels) for p in plans], errs)
+    tasks = {}
+    for p in plans:
+        tasks[p.spec.name] = _from_cache(p, log) if p.cached else _tokenize(p, tokenizer, log)
+        log(st.summary(p.spec.name, p.spec.type, tasks[p.spec.name].stats))
+    return tasks
+
+
+def _plan(spec: TaskSpec, max_length: int, tok_fp: dict[str, Any], root: Path, err: TaskErrors) -> _Plan:
+    cols = task_columns(spec)
+    files = src.file_fingerprint(src.source_files(spec))
+    key = cache.cache_key(cache.spec_data(spec, cols), files, tok_fp, max_length)
+    path = cache.entry_dir(root, spec.name, key)
+    hit = cache.read_entry(path, key)
+    if hit is not None:
+        return _Plan(spec, key, path, max_length, list(hit[0]["labels"]), cached=hit)
+    splits, carved = src.load_splits(spec, err, root)
+    check_columns(splits, cols, err)
+    names = lab.class_names(splits["train"].features[cols.label])
+    token = spec.type == "token"
+    values = extract(splits, cols, spec.type, err)
+    labels = lab.resolve_labels(spec, values["train"], names)  # before str(): ints sort numerically
+    raw = {s: lab.as_names(r, names, token) for s, r in values.items()}
+    lab.check_labels(spec, raw, labels, lab.label_origin(spec, names), err)
+    return _Plan(spec, key, path, max_length, labels, raw=raw, carved=carved)
+
+
+def _from_cache(p: _Plan, log: Callable[[str], None]) -> Task:
+    assert p.cached is not None
+    meta, splits = p.cached
+    log(f"task {p.spec.name}: using cached tokenization ({p.dir})")
+    return Task(p.spec, p.labels, {s: Split(**d) for s, d in splits.items()}, meta["stats"])
+
+
+def _tokenize(p: _Plan, tokenizer: Any, log: Callable[[str], None]) -> Task:
+    assert p.raw is not None
+    token = p.spec.type == "token"
+    splits: dict[str, Split] = {}
+    split_stats = {}
+    for name, raw in p.raw.items():
+        enc = encode_split(tokenizer, raw, lab.encode(raw, p.labels, token), token, p.max_length)
+        splits[name] = Split(enc["input_ids"], enc["token_type_ids"], enc["labels"], display_texts(raw, token))
+        split_stats[name] = st.split_stats(raw.texts, raw.pairs, raw.labels, p.labels, token, enc["lengths"],
+                                           p.max_length)
+    stats = st.task_stats(split_stats, p.carved, p.max_length, len(p.labels))
+    cache.write_entry(p.dir, p.key, {"task": p.spec.name, "labels": p.labels, "stats": stats},
+                      {s: sp.to_json() for s, sp in splits.items()})
+    sizes = "/".join(str(len(splits[s])) for s in src.SPLITS)
+    log(f"task {p.spec.name}: tokenized {sizes} train/dev/test examples -> cached at {p.dir}")
+    return Task(p.spec, p.labels, splits, stats)

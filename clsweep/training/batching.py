@@ -1,0 +1,70 @@
+"""Batches from tokenized splits: seeded shuffling, padding to the longest example in the batch."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+
+import torch
+
+from clsweep.tasks.task import Split
+
+Batch = dict[str, torch.Tensor]
+
+
+def derived_seed(*parts: object) -> int:
+    """A stable 63-bit seed from any parts, so data order never depends on global RNG consumption."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def batch_indices(n: int, batch_size: int, seed: int | None) -> list[list[int]]:
+    """Index lists of at most `batch_size`; a permutation from `seed`, or in order when seed is None."""
+    if seed is None:
+        order = list(range(n))
+    else:
+        gen = torch.Generator().manual_seed(seed)
+        order = torch.randperm(n, generator=gen).tolist()
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def by_length(split: Split, batch_size: int) -> list[list[int]]:
+    """Evaluation batches of similar length: less padding, same scores."""
+    order = sorted(range(len(split)), key=lambda i: len(split.input_ids[i]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def collate(split: Split, idx: Sequence[int], pad_id: int, device: torch.device) -> Batch:
+    width = max(len(split.input_ids[i]) for i in idx)
+    n = len(idx)
+    ids = torch.full((n, width), pad_id, dtype=torch.long)
+    mask = torch.zeros((n, width), dtype=torch.long)
+    types = torch.zeros((n, width), dtype=torch.long) if split.token_type_ids is not None else None
+    token_labels = bool(split.labels) and isinstance(split.labels[0], list)
+    labels = torch.full((n, width), -100, dtype=torch.long) if token_labels else torch.empty(n, dtype=torch.long)
+    for row, i in enumerate(idx):
+        seq = split.input_ids[i]
+        ids[row, : len(seq)] = torch.tensor(seq)
+        mask[row, : len(seq)] = 1
+        if types is not None and split.token_type_ids is not None:
+            types[row, : len(seq)] = torch.tensor(split.token_type_ids[i])
+        lab = split.labels[i]
+        if isinstance(lab, list):
+            labels[row, : len(lab)] = torch.tensor(lab)
+        else:
+            labels[row] = lab
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    if types is not None:
+        batch["token_type_ids"] = types
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def interleave(per_task: dict[str, list[list[int]]], seed: int) -> Iterator[tuple[str, list[int]]]:
+    """Mix several tasks' batches in one seeded random order (joint training, replay of whole tasks)."""
+    tags = [t for t, batches in per_task.items() for _ in batches]
+    gen = torch.Generator().manual_seed(seed)
+    cursor = dict.fromkeys(per_task, 0)
+    for j in torch.randperm(len(tags), generator=gen).tolist():
+        task = tags[j]
+        yield task, per_task[task][cursor[task]]
+        cursor[task] += 1

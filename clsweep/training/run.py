@@ -1,0 +1,106 @@
+"""One continual run end to end: data, model, approach, trainer, result.json. Ray-free; the sweep reuses it."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from clsweep.approaches import APPROACHES
+from clsweep.config import ConfigError, ExperimentConfig, Sources
+from clsweep.io import write_json_atomic
+from clsweep.models import HeadSpec, build_model
+from clsweep.models.backbone import load_tokenizer
+from clsweep.result import build_result
+from clsweep.tasks.task import Task, prepare_tasks
+from clsweep.tasks.types import TASK_TYPES
+from clsweep.training.callbacks import Callback, Progress
+from clsweep.training.state import RunState, latest_checkpoint, load_checkpoint
+from clsweep.training.trainer import ContinualTrainer
+
+CONFIG_FILE, RESULT_FILE, CHECKPOINTS = "config.json", "result.json", "checkpoints"
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError.one("<config>", "train.device", "cuda requested but no CUDA device is available")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def check_resume(out: Path, cfg: ExperimentConfig) -> None:
+    """Resuming with a different config would silently mix two experiments: refuse, naming the keys."""
+    stored = json.loads((out / CONFIG_FILE).read_text())
+    diffs = _diff(stored, cfg.to_dict())
+    if diffs:
+        raise ConfigError.one(out / CONFIG_FILE, diffs[0], "differs from the run being resumed "
+                              f"({len(diffs)} key(s): {', '.join(diffs[:5])}); resume with the same config")
+
+
+def _diff(a: Any, b: Any, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in _diff(a.get(k), b.get(k), f"{path}.{k}".lstrip("."))]
+    return [] if a == b else [path]
+
+
+def prepare(cfg: ExperimentConfig, sources: Sources | None = None, log: Callable[[str], None] = print
+            ) -> tuple[Any, dict[str, Task]]:
+    """Tokenizer and tasks, before anything trains: data problems surface here as ConfigErrors."""
+    tokenizer = load_tokenizer(cfg.model)
+    return tokenizer, prepare_tasks(cfg, tokenizer, sources, log=log)
+
+
+def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, sources: Sources | None = None,
+                   callbacks: Sequence[Callback] = (), log: Callable[[str], None] = print,
+                   progress: bool = True) -> dict[str, Any]:
+    t_start = time.perf_counter()
+    if cfg.train.num_threads:
+        torch.set_num_threads(cfg.train.num_threads)
+    device = resolve_device(cfg.train.device)
+    if cfg.train.precision == "fp16" and device.type != "cuda":
+        raise ConfigError.one("<config>", "train.precision", "fp16 needs a CUDA device; use bf16 or fp32 on CPU")
+    if resume:
+        check_resume(out, cfg)
+    tokenizer, tasks = prepare(cfg, sources, log)
+    t_data = time.perf_counter()
+    order = cfg.task_order
+    seed_everything(cfg.train.seed)
+    heads = {t: HeadSpec(t, tasks[t].head_name, TASK_TYPES.get(tasks[t].type).head, tasks[t].num_labels)
+             for t in order}
+    model, _ = build_model(cfg.model, heads, cfg.train.seed, tokenizer)
+    model.to(device)
+    approach = APPROACHES.get(cfg.approach.name)(cfg.approach.params_for(), model)
+    state: RunState | None = None
+    ckpt = latest_checkpoint(out / CHECKPOINTS) if resume else None
+    if ckpt is not None:
+        state = load_checkpoint(ckpt, model, approach)
+        log(f"resuming from {ckpt} ({state.completed}/{len(order)} tasks done)")
+    elif not resume:
+        write_json_atomic(out / CONFIG_FILE, cfg.to_dict())
+    primary = {t: tasks[t].metric_names[0] for t in order}
+    cbs = [Progress(primary, split=cfg.eval.split)] if progress else []
+    trainer = ContinualTrainer(cfg, tasks, model, approach, device, tokenizer.pad_token_id,
+                               [*cbs, *callbacks], checkpoint_dir=out / CHECKPOINTS)
+    t_train = time.perf_counter()
+    state = trainer.run(order, state)
+    state.timings.update({"data_s": t_data - t_start, "setup_s": t_train - t_data,
+                          "run_s": time.perf_counter() - t_train, "total_s": time.perf_counter() - t_start,
+                          "device": str(device)})
+    result = build_result(cfg, state, tasks)
+    write_json_atomic(out / RESULT_FILE, result)
+    for c in [*cbs, *callbacks]:
+        c.on_run_end(result)
+    return result

@@ -1,0 +1,154 @@
+"""ContinualTrainer: learn tasks in order; after each, evaluate every task (one row of R) and checkpoint."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from clsweep.approaches import Approach, TaskEnv
+from clsweep.config import ExperimentConfig
+from clsweep.models import CLModel, task_loss
+from clsweep.tasks.task import Task
+from clsweep.training.batching import Batch, batch_indices, collate, derived_seed, interleave
+from clsweep.training.callbacks import Callback, CallbackList, StepInfo
+from clsweep.training.evaluate import evaluate
+from clsweep.training.optim import build_optimizer, build_scheduler
+from clsweep.training.state import Row, RunState, save_checkpoint
+
+
+def autocast_factory(device: torch.device, precision: str) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    if precision == "fp32":
+        return contextlib.nullcontext
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return lambda: torch.autocast(device.type, dtype=dtype)
+
+
+class ContinualTrainer:
+    def __init__(self, cfg: ExperimentConfig, tasks: dict[str, Task], model: CLModel, approach: Approach,
+                 device: torch.device, pad_id: int, callbacks: Sequence[Callback] = (),
+                 checkpoint_dir: Path | None = None) -> None:
+        self.cfg, self.tasks, self.model, self.approach = cfg, tasks, model, approach
+        self.device, self.pad_id = device, pad_id
+        self.callbacks = CallbackList(callbacks)
+        self.checkpoint_dir = checkpoint_dir
+        self.autocast = autocast_factory(device, cfg.train.precision)
+        self.env = TaskEnv(device=device, batches=self._batches, batch_loss=self._batch_loss)
+        self.global_step = 0
+
+    # ------------------------------------------------------------------------------------------ run
+    def run(self, order: list[str], state: RunState | None = None) -> RunState:
+        resumed = state is not None and state.completed > 0
+        state = state or RunState(order=list(order))
+        if state.initial is None:
+            state.initial, _ = self._evaluate_all(order, keep_errors=0)  # row b, needed for FWT
+        self.global_step = int(state.timings.get("global_step", 0))
+        self.callbacks.on_run_start(state, resumed)
+        for position in range(state.completed, len(order)):
+            task = order[position]
+            t0 = time.perf_counter()
+            steps = self._learn(position, order[: position + 1])
+            t1 = time.perf_counter()
+            self.approach.after_task(task, self.env)
+            t2 = time.perf_counter()
+            row, errors = self._evaluate_all(order, keep_errors=self.cfg.eval.misclassified, after=task)
+            t3 = time.perf_counter()
+            state.rows.append(row)
+            state.timings["tasks"][task] = {"train_s": t1 - t0, "after_task_s": t2 - t1, "eval_s": t3 - t2,
+                                            "steps": steps, "steps_per_s": steps / max(t1 - t0, 1e-9)}
+            state.timings["global_step"] = self.global_step
+            state.misclassified = errors
+            ckpt = None
+            if self.checkpoint_dir is not None:
+                ckpt = save_checkpoint(self.checkpoint_dir, state, self.model, self.approach,
+                                       keep=self.cfg.run.keep_checkpoints)
+            self.callbacks.on_task_end(position, task, state, ckpt)
+        return state
+
+    # ------------------------------------------------------------------------------------- training
+    def _learn(self, position: int, seen: list[str]) -> int:
+        task = seen[-1]
+        spec = self.tasks[task].spec
+        train = self.cfg.train
+        epochs, lr = spec.epochs or train.epochs, spec.lr or train.lr
+        train_on = self.approach.training_tasks(seen)
+        self.approach.before_task(task, self.env)
+        per_epoch = sum(math.ceil(len(self.tasks[t].splits["train"]) / train.batch_size) for t in train_on)
+        total = per_epoch * epochs
+        opt = build_optimizer(self._trainable(train_on), train, lr, self.device)
+        sched = build_scheduler(opt, train, total)
+        scaler = torch.amp.GradScaler(enabled=train.precision == "fp16")
+        self.callbacks.on_task_start(position, task, total)
+        self.model.train()
+        step = 0
+        for epoch in range(epochs):
+            for name, idx in self._epoch(position, epoch, train_on):
+                batch = collate(self.tasks[name].splits["train"], idx, self.pad_id, self.device)
+                with self.autocast():
+                    logits = self.model(name, batch)
+                loss = self.approach.loss(name, batch, logits, task_loss(logits, batch["labels"]))
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                self.approach.after_backward(name)
+                if train.grad_clip is not None:
+                    scaler.unscale_(opt)
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), train.grad_clip)
+                scaler.step(opt)
+                scaler.update()
+                sched.step()
+                step += 1
+                self.global_step += 1
+                if step % train.log_every == 0 or step == total:
+                    self.callbacks.on_step(StepInfo(position, task, step, total, self.global_step,
+                                                    float(loss.detach()), float(sched.get_last_lr()[0])))
+        return step
+
+    def _trainable(self, train_on: list[str]) -> Iterator[tuple[str, torch.nn.Parameter]]:
+        heads = {self.model.task_head[t] for t in train_on}
+        for name, p in self.model.named_parameters():
+            if name.startswith("heads.") and name.split(".")[1] not in heads:
+                continue  # other tasks' heads: no gradient, and no weight decay creeping into them
+            yield name, p
+
+    def _epoch(self, position: int, epoch: int, train_on: list[str]) -> Iterator[tuple[str, list[int]]]:
+        seed, bs = self.cfg.train.seed, self.cfg.train.batch_size
+        # Data order comes from (seed, position, epoch, task) alone, so a resumed run sees the same batches.
+        per_task = {t: batch_indices(len(self.tasks[t].splits["train"]), bs, derived_seed(seed, position, epoch, t))
+                    for t in train_on}
+        if len(per_task) == 1:
+            yield from ((train_on[0], idx) for idx in per_task[train_on[0]])
+        else:
+            yield from interleave(per_task, derived_seed(seed, position, epoch, "mix"))
+
+    # ------------------------------------------------------------------------------ approach access
+    def _batches(self, task: str, split: str = "train", batch_size: int | None = None,
+                 limit: int | None = None) -> Iterator[Batch]:
+        data = self.tasks[task].splits[split]
+        n = len(data) if limit is None else min(limit, len(data))
+        for idx in batch_indices(n, batch_size or self.cfg.train.batch_size, None):
+            yield collate(data, idx, self.pad_id, self.device)
+
+    def _batch_loss(self, task: str, batch: Batch) -> torch.Tensor:
+        with self.autocast():
+            logits = self.model(task, batch)
+        return task_loss(logits, batch["labels"])
+
+    # ----------------------------------------------------------------------------------- evaluation
+    def _evaluate_all(self, order: list[str], keep_errors: int, after: str | None = None
+                      ) -> tuple[Row, dict[str, list[dict[str, Any]]]]:
+        scores: dict[str, dict[str, dict[str, float]]] = {"dev": {}, "test": {}}
+        errors: dict[str, list[dict[str, Any]]] = {}
+        for split in ("dev", "test"):
+            keep = keep_errors if split == self.cfg.eval.split else 0
+            for t in order:
+                res = evaluate(self.model, self.tasks[t], split, self.cfg.eval.batch_size, self.device,
+                               self.pad_id, self.autocast, keep)
+                scores[split][t] = res.scores
+                if keep:
+                    errors[t] = res.errors
+        return Row(task=after, dev=scores["dev"], test=scores["test"]), errors

@@ -1,0 +1,42 @@
+"""Shared test setup: offline hub, a small synthetic experiment, a private tokenization cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def small_raw(cache: Path, **train: Any) -> dict[str, Any]:
+    """A three-task synthetic experiment (sequence, sentence pair, token) that trains in a few seconds."""
+    src = {"kind": "synthetic", "train_size": 64, "dev_size": 24, "test_size": 24, "seed": 0}
+    return {
+        "tasklist": {
+            "defaults": {"source": src},
+            "tasks": {
+                "topic": {"source": {"task": "topic"}},
+                "pair": {"source": {"task": "pair"}, "text_pair_column": "text_pair"},
+                "ner": {"type": "token", "source": {"task": "ner"}},
+            },
+        },
+        "model": {"backbone": "tiny", "max_length": 40, "tiny": {"hidden_size": 32, "intermediate_size": 64}},
+        "approach": {"name": "finetune"},
+        "train": {"lr": 2e-3, "epochs": 1, "batch_size": 16, "seed": 0, "device": "cpu", **train},
+        "eval": {"batch_size": 32, "misclassified": 3},
+        "run": {"cache_dir": str(cache)},
+    }
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("clsweep-cache")
+
+
+@pytest.fixture
+def raw(cache_dir: Path) -> dict[str, Any]:
+    return small_raw(cache_dir)
