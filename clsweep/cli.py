@@ -32,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="run folder (default: <run.storage_path>/<name>/<approach>-seed<N>-<time>)")
     t.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR from its last task checkpoint")
     t.add_argument("--quiet", action="store_true", help="no per-step progress lines")
+    r = sub.add_parser("run", help="a sweep on Ray Tune over the `search:` section")
+    r.add_argument("experiment", type=Path)
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    r.add_argument("--resume", action="store_true", help="continue an interrupted sweep (errored trials too)")
+    r.add_argument("--address", help="attach to a running Ray cluster (default: $RAY_ADDRESS, else a local Ray)")
+    r.add_argument("--dashboard", action="store_true", help="start the Ray dashboard on 127.0.0.1 and print its URL")
+    r.add_argument("--dry-run", action="store_true", help="print the trial plan; start nothing")
     return p
 
 
@@ -86,6 +93,21 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
     print(f"wrote {out / 'result.json'} in {result['timings']['total_s']:.1f}s")
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from clsweep.sweep.plan import make_plan
+
+    cfg, sources = _load(args.experiment, args.overrides)
+    plan = make_plan(cfg, str(args.experiment))
+    if args.dry_run:
+        print(plan.describe())
+        return 0
+    from clsweep.tune.launcher import SweepOptions, run_sweep  # the only path that imports ray
+
+    opts = SweepOptions(name=cfg.run.name or args.experiment.stem, file=str(args.experiment), resume=args.resume,
+                        address=args.address, dashboard=args.dashboard)
+    return run_sweep(cfg, plan, sources, opts)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     failed: list[ConfigError] = []
     for path in args.files:
@@ -116,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = _parser().parse_args(argv)
     try:
-        return int({"train": cmd_train, "validate": cmd_validate}[args.command](args))
+        commands = {"train": cmd_train, "validate": cmd_validate, "run": cmd_run}
+        return int(commands[args.command](args))
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

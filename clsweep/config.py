@@ -156,7 +156,7 @@ class SearchConfig(Strict):
     space: dict[str, Distribution] = Field(default_factory=dict)
     algorithm: Literal["grid", "random", "optuna"] = "grid"
     num_samples: int = Field(1, ge=1)
-    metric: str = Field("final_dev_acc", description="default: average dev score after the last task")
+    metric: str = Field("dev_acc", description="a reported key; dev_acc: mean dev score over tasks seen (ACC at the end)")
     mode: Literal["max", "min"] = "max"
     scheduler: Literal["fifo", "asha"] = "fifo"
 
@@ -189,6 +189,7 @@ class RunConfig(Strict):
     max_concurrent_trials: int | None = Field(None, ge=1)
     max_failures: int = Field(2, ge=0)
     keep_checkpoints: int = Field(1, ge=1, description="task-boundary checkpoints kept per run")
+    tensorboard: bool = Field(True, description="per-task TensorBoard curves in <run folder>/tb")
 
 
 class ExperimentConfig(Strict):
@@ -270,11 +271,32 @@ class Sources:
         return self.experiment, path
 
 
+class _DuplicateKeyError(yaml.MarkedYAMLError):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load keeps the last of two equal mapping keys silently (e.g. two tasks named alike): refuse."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                continue  # unhashable: the base class reports it
+            if key in seen:
+                raise _DuplicateKeyError(
+                    problem=f"duplicate key '{key}' (first on line {seen[key] + 1})",
+                    problem_mark=key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path) -> Any:
     if not path.is_file():
         raise ConfigError.one(path, "", "file not found" if not path.exists() else "not a file")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -387,7 +409,9 @@ def _dotted(loc: Sequence[Any]) -> str:
 def _clean_loc(loc: Sequence[Any]) -> list[Any]:
     # Pydantic adds union-member and discriminator tags (e.g. 'files', 'function-after[...]') to locations.
     drop = ("function-", "list[", "dict[", "tuple[", "literal[", "RandomOrderings", "int", "float", "str")
-    return [p for p in loc if not (isinstance(p, str) and p.startswith(drop))]
+    kinds = ("hub", "files", "conll", "synthetic")  # the source union's discriminator tags
+    return [p for i, p in enumerate(loc) if not (isinstance(p, str) and p.startswith(drop))
+            and not (i > 0 and loc[i - 1] == "source" and p in kinds)]
 
 
 def _issues(err: ValidationError, data: dict[str, Any], sources: Sources, prefix: Sequence[Any] = ()) -> list[Issue]:
@@ -456,5 +480,6 @@ def _approach_keys(loc: list[Any]) -> list[str]:
     from clsweep.approaches import APPROACHES
 
     if len(loc) >= 2 and loc[1] in APPROACHES:
-        return sorted(APPROACHES.get(loc[1]).Params.model_fields)
+        # The names users write: `lambda`, not the Python field `lam`.
+        return sorted(f.alias or n for n, f in APPROACHES.get(loc[1]).Params.model_fields.items())
     return ["name", *APPROACHES.names()]

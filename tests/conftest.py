@@ -37,6 +37,12 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("clsweep-cache")
 
 
+@pytest.fixture(scope="session")
+def make_raw(cache_dir: Path) -> Any:
+    """`small_raw` bound to the session cache, for fixtures wider than one test."""
+    return lambda **train: small_raw(cache_dir, **train)
+
+
 @pytest.fixture
 def raw(cache_dir: Path) -> dict[str, Any]:
     return small_raw(cache_dir)

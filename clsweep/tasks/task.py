@@ -78,8 +78,12 @@ class _Plan:
 
 
 def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None = None,
-                  cache_dir: str | Path | None = None, log: Callable[[str], None] = print) -> dict[str, Task]:
-    """Every task of the tasklist (in tasklist order), keyed by name; all data is checked before tokenizing."""
+                  cache_dir: str | Path | None = None, log: Callable[[str], None] = print,
+                  cache_only: bool = False) -> dict[str, Task]:
+    """Every task of the tasklist (in tasklist order), keyed by name; all data is checked before tokenizing.
+
+    `cache_only` is for sweep trials: the driver tokenized everything, so a miss is a bug, not work to do.
+    """
     root = (Path(cache_dir).expanduser() if cache_dir is not None
             else cache.default_cache_dir(cfg.run.cache_dir)).absolute()
     specs = list(cfg.tasklist.tasks.values())
@@ -88,7 +92,7 @@ def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None
     if missing:
         raise ConfigError(missing)
     tok_fp = cache.tokenizer_fingerprint(tokenizer)
-    plans = [_plan(s, s.max_length or cfg.model.max_length, tok_fp, root, errs[s.name]) for s in specs]
+    plans = [_plan(s, s.max_length or cfg.model.max_length, tok_fp, root, errs[s.name], cache_only) for s in specs]
     lab.check_shared_heads([(p.spec, p.labels) for p in plans], errs)
     tasks = {}
     for p in plans:
@@ -97,7 +101,8 @@ def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None
     return tasks
 
 
-def _plan(spec: TaskSpec, max_length: int, tok_fp: dict[str, Any], root: Path, err: TaskErrors) -> _Plan:
+def _plan(spec: TaskSpec, max_length: int, tok_fp: dict[str, Any], root: Path, err: TaskErrors,
+          cache_only: bool = False) -> _Plan:
     cols = task_columns(spec)
     files = src.file_fingerprint(src.source_files(spec))
     key = cache.cache_key(cache.spec_data(spec, cols), files, tok_fp, max_length)
@@ -105,6 +110,8 @@ def _plan(spec: TaskSpec, max_length: int, tok_fp: dict[str, Any], root: Path, e
     hit = cache.read_entry(path, key)
     if hit is not None:
         return _Plan(spec, key, path, max_length, list(hit[0]["labels"]), cached=hit)
+    if cache_only:
+        raise RuntimeError(f"task {spec.name}: no tokenization cache entry at {path}; data must be prepared first")
     splits, carved = src.load_splits(spec, err, root)
     check_columns(splits, cols, err)
     names = lab.class_names(splits["train"].features[cols.label])

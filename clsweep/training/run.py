@@ -56,16 +56,18 @@ def _diff(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [path]
 
 
-def prepare(cfg: ExperimentConfig, sources: Sources | None = None, log: Callable[[str], None] = print
-            ) -> tuple[Any, dict[str, Task]]:
+def prepare(cfg: ExperimentConfig, sources: Sources | None = None, log: Callable[[str], None] = print,
+            cache_only: bool = False) -> tuple[Any, dict[str, Task]]:
     """Tokenizer and tasks, before anything trains: data problems surface here as ConfigErrors."""
     tokenizer = load_tokenizer(cfg.model)
-    return tokenizer, prepare_tasks(cfg, tokenizer, sources, log=log)
+    return tokenizer, prepare_tasks(cfg, tokenizer, sources, log=log, cache_only=cache_only)
 
 
 def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, sources: Sources | None = None,
                    callbacks: Sequence[Callback] = (), log: Callable[[str], None] = print,
-                   progress: bool = True) -> dict[str, Any]:
+                   progress: bool = True, cache_only: bool = False,
+                   annotations: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train `cfg.task_order` into `out`; `annotations` (e.g. the sweep's trial ids) go into result.json."""
     t_start = time.perf_counter()
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
@@ -74,7 +76,7 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
         raise ConfigError.one("<config>", "train.precision", "fp16 needs a CUDA device; use bf16 or fp32 on CPU")
     if resume:
         check_resume(out, cfg)
-    tokenizer, tasks = prepare(cfg, sources, log)
+    tokenizer, tasks = prepare(cfg, sources, log, cache_only)
     t_data = time.perf_counter()
     order = cfg.task_order
     seed_everything(cfg.train.seed)
@@ -100,6 +102,8 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
                           "run_s": time.perf_counter() - t_train, "total_s": time.perf_counter() - t_start,
                           "device": str(device)})
     result = build_result(cfg, state, tasks)
+    if annotations:
+        result["sweep"] = annotations
     write_json_atomic(out / RESULT_FILE, result)
     for c in [*cbs, *callbacks]:
         c.on_run_end(result)

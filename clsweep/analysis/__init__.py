@@ -1,0 +1,18 @@
+"""Read finished runs (result.json) into tables and aggregate them per configuration and ordering."""
+
+from __future__ import annotations
+
+from clsweep.analysis.aggregate import format_table, order_disparity_table, summarize, t_critical, write_summary
+from clsweep.analysis.collect import find_results, load_results, load_runs, load_task_scores
+
+__all__ = [
+    "find_results",
+    "format_table",
+    "load_results",
+    "load_runs",
+    "load_task_scores",
+    "order_disparity_table",
+    "summarize",
+    "t_critical",
+    "write_summary",
+]

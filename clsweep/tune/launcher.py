@@ -1,0 +1,190 @@
+"""`clsweep run`: start or attach to Ray, prepare data once, run the sweep on Tune, resume, summarise."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray import tune
+
+from clsweep.config import ConfigError, ExperimentConfig, Sources
+from clsweep.io import write_json_atomic
+from clsweep.sweep.plan import SweepPlan, apply_overrides
+from clsweep.tune import resources as res
+from clsweep.tune.progress import SweepProgress
+from clsweep.tune.trainable import ExtraCallbacks, continual_trial
+
+STATUS_FILE, SUMMARY_FILE = "sweep.json", "summary.csv"
+
+
+@dataclasses.dataclass
+class SweepOptions:
+    name: str
+    file: str = "<config>"
+    resume: bool = False
+    address: str | None = None
+    dashboard: bool = False
+    extra_callbacks: ExtraCallbacks | None = None  # test hook: observers added to every run of every trial
+    log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)
+
+
+def experiment_dir(cfg: ExperimentConfig, name: str) -> Path:
+    return Path(cfg.run.storage_path).expanduser().resolve() / name
+
+
+def plan_fingerprint(cfg: ExperimentConfig) -> str:
+    return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _status(exp: Path) -> dict[str, Any] | None:
+    path = exp / STATUS_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def check_state(cfg: ExperimentConfig, exp: Path, opts: SweepOptions) -> bool:
+    """True when the sweep is already complete; refuses ambiguous restarts with a clear message."""
+    status = _status(exp)
+    if status is None:
+        if opts.resume:
+            raise ConfigError.one(opts.file, "--resume", f"no sweep to resume at {exp}")
+        return False
+    if status["fingerprint"] != plan_fingerprint(cfg):
+        raise ConfigError.one(opts.file, "", f"{exp} holds a sweep with a different config; "
+                              "set run.name (or run.storage_path) for a new sweep")
+    if status["state"] == "complete":
+        return True
+    if not opts.resume:
+        raise ConfigError.one(opts.file, "", f"an interrupted sweep exists at {exp}; pass --resume to continue it")
+    return False
+
+
+def prepare_data(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, log: Callable[[str], None]) -> None:
+    """Tokenize every task once for each distinct model/tasklist the trials use; trials only read the cache."""
+    from clsweep.training.run import prepare
+
+    base = cfg.to_dict()
+    seen: set[str] = set()
+    variants = [cfg] + [ExperimentConfig.model_validate(apply_overrides(base, t.overrides)) for t in plan.trials]
+    for v in variants:
+        key = json.dumps([v.model.model_dump(mode="json"), v.tasklist.model_dump(mode="json")], sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            prepare(v, sources, log)
+
+
+def _init_ray(opts: SweepOptions) -> None:
+    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")  # trials keep the driver's working directory
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # our result.json and TensorBoard suffice
+    env = {k: os.environ[k] for k in ("HF_HUB_OFFLINE", "CLSWEEP_CACHE", "HF_HOME") if k in os.environ}
+    env["TOKENIZERS_PARALLELISM"] = "false"
+    kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}, "log_to_driver": False}
+    if opts.address is None and not os.environ.get("RAY_ADDRESS"):
+        kwargs["include_dashboard"] = opts.dashboard
+        if opts.dashboard:
+            kwargs["dashboard_host"] = "127.0.0.1"
+    ctx = ray.init(address=opts.address, **kwargs)
+    if opts.dashboard:
+        url = getattr(ctx, "dashboard_url", None) or "127.0.0.1:8265"
+        opts.log(f"Ray dashboard: http://{url} (token: ~/.ray/auth_token)")
+
+
+def _trial_name(trial: Any) -> str:
+    spec = trial.config.get("trial")
+    return str(spec["trial_id"]) if spec else f"optuna-{trial.trial_id}"
+
+
+def _optuna_search(plan: SweepPlan, metric: str, mode: str) -> Any:
+    from ray.tune.search.optuna import OptunaSearch
+
+    from clsweep.tune.optuna_space import define_by_run
+
+    return OptunaSearch(space=define_by_run(plan), metric=metric, mode=mode, seed=0)
+
+
+def _scheduler(cfg: ExperimentConfig, plan: SweepPlan, log: Callable[[str], None]) -> Any:
+    if cfg.search.scheduler == "fifo":
+        return None
+    from ray.tune.schedulers import ASHAScheduler
+
+    if len({r.order for r in plan.runs}) > 1:
+        log("warning: ASHA compares trials mid-sequence, where scores of different orderings are not comparable; "
+            "ordering sweeps should use scheduler: fifo")
+    return ASHAScheduler(time_attr="training_iteration", grace_period=1)
+
+
+def build_tuner(cfg: ExperimentConfig, plan: SweepPlan, exp: Path, trial_res: dict[str, float],
+                opts: SweepOptions) -> tune.Tuner:
+    runs = [dataclasses.asdict(r) for r in plan.runs]
+    fn = tune.with_parameters(continual_trial, base=cfg.to_dict(), runs=runs, extra_callbacks=opts.extra_callbacks)
+    trainable = tune.with_resources(fn, trial_res)
+    if opts.resume:
+        return tune.Tuner.restore(str(exp), trainable=trainable, resume_errored=True)
+    s = cfg.search
+    optuna = plan.algorithm == "optuna"
+    param_space = {} if optuna else {"trial": tune.grid_search([_trial_dict(t) for t in plan.trials])}
+    tune_config = tune.TuneConfig(
+        metric=s.metric, mode=s.mode, num_samples=plan.num_samples if optuna else 1,
+        search_alg=_optuna_search(plan, s.metric, s.mode) if optuna else None,
+        scheduler=_scheduler(cfg, plan, opts.log), max_concurrent_trials=cfg.run.max_concurrent_trials,
+        reuse_actors=True, trial_name_creator=_trial_name, trial_dirname_creator=_trial_name,
+    )
+    run_config = tune.RunConfig(
+        name=exp.name, storage_path=str(exp.parent), verbose=0,
+        failure_config=tune.FailureConfig(max_failures=cfg.run.max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+        callbacks=[SweepProgress(s.metric, s.mode, len(plan))],
+    )
+    return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
+
+
+def _trial_dict(t: Any) -> dict[str, Any]:
+    d = dataclasses.asdict(t)
+    d["trial_id"] = t.trial_id
+    return d
+
+
+def summarise(exp: Path, log: Callable[[str], None]) -> Any:
+    from clsweep.analysis.aggregate import format_table, summarize, write_summary
+    from clsweep.analysis.collect import load_runs
+
+    runs = load_runs(exp)
+    if runs.empty:
+        log("no finished runs to summarise")
+        return runs
+    summary = summarize(runs)
+    write_summary(summary, exp / SUMMARY_FILE)
+    print(format_table(summary))
+    print(f"{len(runs)} run(s); summary written to {exp / SUMMARY_FILE}")
+    return summary
+
+
+def run_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, opts: SweepOptions) -> int:
+    exp = experiment_dir(cfg, opts.name)
+    if check_state(cfg, exp, opts):
+        opts.log(f"sweep '{opts.name}' at {exp} is already complete; showing its summary (nothing rerun)")
+        summarise(exp, opts.log)
+        return 0
+    prepare_data(cfg, plan, sources, opts.log)  # data errors stop us before Ray starts
+    _init_ray(opts)
+    try:
+        trial_res = res.trial_resources(cfg.resources, res.node_capacity(), opts.file)
+        opts.log(res.describe(trial_res, res.node_capacity()))
+        state = {"fingerprint": plan_fingerprint(cfg), "state": "running", "trials": len(plan)}
+        write_json_atomic(exp / STATUS_FILE, state)
+        grid = build_tuner(cfg, plan, exp, trial_res, opts).fit()
+        errors = sum(1 for r in grid if r.error is not None)
+        write_json_atomic(exp / STATUS_FILE, {**state, "state": "complete" if errors == 0 else "errored",
+                                              "errored_trials": errors})
+        summarise(exp, opts.log)
+        if errors:
+            opts.log(f"{errors} trial(s) failed; `clsweep run ... --resume` retries them")
+        return 1 if errors else 0
+    finally:
+        ray.shutdown()

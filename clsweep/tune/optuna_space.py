@@ -1,0 +1,35 @@
+"""The Optuna define-by-run space: the approach first, then only that approach's own parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from clsweep.config import Distribution
+from clsweep.sweep.plan import SweepPlan
+
+
+def suggest(trial: Any, key: str, dist: Distribution) -> Any:
+    kind = dist.kind
+    if kind in ("grid", "choice"):
+        return trial.suggest_categorical(key, list(getattr(dist, kind)))
+    if kind == "uniform":
+        return trial.suggest_float(key, *dist.uniform)
+    if kind == "loguniform":
+        return trial.suggest_float(key, *dist.loguniform, log=True)
+    if kind == "randint":
+        low, high = dist.randint
+        return trial.suggest_int(key, low, high - 1)  # Ray's randint excludes the upper bound
+    low, high, q = dist.quniform
+    return trial.suggest_float(key, low, high, step=q)
+
+
+def define_by_run(plan: SweepPlan) -> Callable[[Any], None]:
+    approaches = list(plan.approaches)
+
+    def space(trial: Any) -> None:
+        name = trial.suggest_categorical("approach.name", approaches) if len(approaches) > 1 else approaches[0]
+        for key, dist in plan.optuna_space.get(name, {}).items():
+            suggest(trial, key, dist)
+
+    return space

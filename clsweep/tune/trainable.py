@@ -1,0 +1,85 @@
+"""The Tune trainable: one trial = one configuration over its runs (an ordering and a seed each).
+
+It takes a plain dict, rebuilds the experiment inside the worker and calls the same Ray-free
+`run_experiment` as `clsweep train`. A retried trial resumes from `tune.get_checkpoint()`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ray import tune
+
+from clsweep.config import ExperimentConfig
+from clsweep.io import write_json_atomic
+from clsweep.sweep.plan import apply_overrides
+from clsweep.training.callbacks import Callback
+from clsweep.training.run import CHECKPOINTS, CONFIG_FILE, RESULT_FILE, run_experiment
+from clsweep.tune.reporter import TRIAL_STATE, TuneReporter
+
+RESERVED = ("trial",)  # keys of a grid trial's config that are not config overrides
+ExtraCallbacks = Callable[[int], Sequence[Callback]]
+
+
+def trial_overrides(config: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]] | None, dict[str, Any]]:
+    """(overrides, runs or None, annotations) from a grid trial's {"trial": ...} or Optuna's flat suggestion."""
+    if "trial" in config:
+        trial = config["trial"]
+        return dict(trial["overrides"]), list(trial["runs"]), {"config_id": trial["config_id"]}
+    overrides = {k: v for k, v in config.items() if k not in RESERVED}
+    cid = " ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
+    return overrides, None, {"config_id": cid or "base"}
+
+
+def _restore(trial_dir: Path) -> tuple[int, list[dict[str, float]]]:
+    """Copy Tune's latest checkpoint back into the run folder it came from; return where to continue."""
+    ckpt = tune.get_checkpoint()
+    if ckpt is None:
+        return 0, []
+    with ckpt.as_directory() as d:
+        meta = json.loads((Path(d) / TRIAL_STATE).read_text())
+        state = json.loads((Path(d) / "state.json").read_text())
+        dest = trial_dir / f"run-{meta['run_index']:02d}" / CHECKPOINTS / f"task-{len(state['rows']):02d}"
+        if not dest.exists():
+            shutil.copytree(d, dest)
+    return int(meta["run_index"]), list(meta["finished"])
+
+
+def continual_trial(config: dict[str, Any], base: dict[str, Any], runs: list[dict[str, Any]],
+                    extra_callbacks: ExtraCallbacks | None = None) -> None:
+    overrides, own_runs, notes = trial_overrides(config)
+    runs = own_runs or runs
+    base_cfg = apply_overrides(base, overrides)
+    trial_dir = Path(tune.get_context().get_trial_dir())
+    start, finished = _restore(trial_dir)
+    _fit_to_resources()
+    for i in range(start, len(runs)):
+        run = runs[i]
+        data = {**base_cfg, "order": list(run["order"]), "train": {**base_cfg["train"], "seed": run["seed"]}}
+        cfg = ExperimentConfig.model_validate(data)
+        out = trial_dir / f"run-{i:02d}"
+        resume = (out / CHECKPOINTS).is_dir() and not (out / RESULT_FILE).is_file()
+        if resume and not (out / CONFIG_FILE).is_file():
+            write_json_atomic(out / CONFIG_FILE, cfg.to_dict())  # checkpoint restored on another node
+        primary = {t: cfg.task(t).metric_names[0] for t in cfg.task_order}
+        reporter = TuneReporter(primary, i, finished)
+        extra = list(extra_callbacks(i)) if extra_callbacks else []
+        annotations = {**notes, "overrides": overrides, "order_id": run["order_id"], "trial_id": trial_dir.name}
+        result = run_experiment(cfg, out, resume=resume, callbacks=[reporter, *extra], progress=False,
+                                cache_only=True, log=lambda m: None, annotations=annotations)
+        finished = [*finished, {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics"]["acc"]}]
+
+
+def _fit_to_resources() -> None:
+    """Use the CPUs Ray gave the trial; cap CUDA memory to the GPU fraction (Ray's is bookkeeping only)."""
+    import torch
+
+    res = tune.get_context().get_trial_resources().required_resources
+    torch.set_num_threads(max(1, int(res.get("CPU", 1))))
+    gpus = res.get("GPU", 0)
+    if torch.cuda.is_available() and 0 < gpus < 1:
+        torch.cuda.set_per_process_memory_fraction(float(gpus))
