@@ -89,7 +89,7 @@ def _run_row(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     ident = identity(data)
     overrides = ident.pop("overrides")
     row: dict[str, Any] = {"path": str(path), **ident, "T": len(data["tasks"])}
-    for split, suffix in SPLITS.items():
+    for suffix in SPLITS.values():
         stored = data["metrics" + suffix] or {}
         for m in METRICS:
             row[m + suffix] = _number(stored.get(m))

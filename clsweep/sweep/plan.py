@@ -1,8 +1,9 @@
-"""Expand a config's `search:` section into a deterministic trial plan, without Ray."""
+"""Expand a config's `search:` section into a deterministic, printable trial plan, without Ray."""
 
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import itertools
 import json
@@ -13,14 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
+from clsweep.approaches import APPROACHES
 from clsweep.config import ConfigError, Distribution, ExperimentConfig, apply_override
+from clsweep.registry import UnknownNameError
 from clsweep.sweep.orderings import order_key, resolve_orderings
-from clsweep.sweep.space import Dim, check_space, probe_approaches
 
-# Random search draws from this fixed seed: the plan, and so `--dry-run`, is the same every time.
+# Random search draws from this fixed seed, so a plan (and `--dry-run`) is the same every time.
 SAMPLE_SEED = 0
 CONTINUOUS = ("uniform", "loguniform", "randint", "quniform")
+Config = tuple[str, dict[str, Any]]  # (approach name, overrides)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class TrialSpec:
 
 @dataclass(frozen=True)
 class SweepPlan:
+    """Grid/random: one explicit trial per (configuration, run). Optuna: `num_samples` trials, each over all runs."""
+
     algorithm: str
     runs: tuple[RunSpec, ...]
     trials: tuple[TrialSpec, ...]
@@ -61,45 +67,47 @@ class SweepPlan:
     def __len__(self) -> int:
         return self.num_samples if self.algorithm == "optuna" else len(self.trials)
 
+    def config_ids(self) -> list[str]:
+        return list(dict.fromkeys(t.config_id for t in self.trials))
+
     def describe(self) -> str:
         orders = dict.fromkeys((r.order_id, r.order) for r in self.runs)
         seeds = list(dict.fromkeys(r.seed for r in self.runs))
-        runs = f"{len(self.runs)} runs ({len(orders)} orderings x {len(seeds)} seeds)"
+        runs = f"{_n(len(self.runs), 'run')} ({_n(len(orders), 'ordering')} x {_n(len(seeds), 'seed')})"
         if self.algorithm == "optuna":
             head = f"optuna: {self.num_samples} Optuna trials, each over {runs}"
         else:
-            configs = list(dict.fromkeys(t.config_id for t in self.trials))
-            head = f"{self.algorithm}: {len(configs)} configurations x {runs} = {len(self)} trials"
+            configs = _n(len(self.config_ids()), "configuration")
+            head = f"{self.algorithm}: {configs} x {runs} = {_n(len(self), 'trial')}"
         lines = [head, "orderings:", *(f"  {oid}  {order_key(o)}" for oid, o in orders),
                  f"seeds: {', '.join(map(str, seeds))}"]
         return "\n".join(lines + self._describe_space())
 
     def _describe_space(self) -> list[str]:
         if self.algorithm != "optuna":
-            return ["configurations:", *(f"  {c}" for c in dict.fromkeys(t.config_id for t in self.trials))]
+            return ["configurations:", *(f"  {c}" for c in self.config_ids())]
         lines = ["search space:"]
         for name in self.approaches:
             dims = self.optuna_space.get(name, {})
-            text = ", ".join(f"{k} {d.kind} {getattr(d, d.kind)}" for k, d in dims.items()) or "(fixed)"
-            lines.append(f"  {name}: {text}")
+            text = ", ".join(f"{k} {d.kind} {list(getattr(d, d.kind))}" for k, d in dims.items())
+            lines.append(f"  {name}: {text or '(nothing to tune)'}")
         return lines
 
 
 def make_plan(cfg: ExperimentConfig, file: str = "<config>") -> SweepPlan:
-    """Orderings x seeds (the outer grid) and the hyperparameter configurations of `cfg.search`."""
+    """Orderings x seeds (the outer grid) crossed with the hyperparameter configurations of `cfg.search`."""
     search = cfg.search
     runs = _runs(cfg, file)
-    dims = check_space(cfg, file)
-    approaches = probe_approaches(cfg, dims, file)
-    common = dict(algorithm=search.algorithm, runs=runs, approaches=approaches, num_samples=search.num_samples)
+    dims, approaches = check_space(cfg, file)
     if search.algorithm == "optuna":
-        return SweepPlan(trials=(), optuna_space=_optuna_space(dims, approaches), **common)  # type: ignore[arg-type]
+        space = {name: {d.key: d.categorical() for d in _applicable(dims, name)} for name in approaches}
+        return SweepPlan(search.algorithm, runs, (), space, approaches, search.num_samples)
     if search.algorithm == "grid":
-        _refuse_continuous(dims, file)
-        configs = list(_grid(dims, approaches))
+        _grid_only(cfg, dims, file)
+        configs = list(_expand(dims, approaches, ("grid", "choice"), 1))
     else:
-        configs = list(_random(dims, approaches, search.num_samples))
-    return SweepPlan(trials=_trials(configs, dims, runs), optuna_space={}, **common)  # type: ignore[arg-type]
+        configs = list(_expand(dims, approaches, ("grid",), search.num_samples))
+    return SweepPlan(search.algorithm, runs, _trials(configs, dims, runs), {}, approaches, search.num_samples)
 
 
 def apply_overrides(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,125 +119,215 @@ def apply_overrides(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[
 
 
 def safe_name(text: str, max_len: int = 150) -> str:
-    """Letters, digits and `._=+-` only; long names keep a hash so they stay distinct."""
+    """Letters, digits and `._=+-` only; an over-long name keeps a hash of itself so it stays distinct."""
     name = re.sub(r"[^A-Za-z0-9._=+-]+", "_", text).strip("_") or "_"
     if len(name) > max_len:
         name = name[: max_len - 9] + "_" + hashlib.sha1(name.encode()).hexdigest()[:8]
     return name
 
 
+# ------------------------------------------------------------------------------- the space
+
+
+@dataclass(frozen=True)
+class Dim:
+    """One search dimension under its canonical key (approach parameters as users write them: `lambda`)."""
+
+    key: str
+    dist: Distribution
+    approach: str | None = None  # set for `approach.<name>.<param>`: it applies to that approach only
+
+    @property
+    def values(self) -> list[Any]:
+        return list(getattr(self.dist, self.dist.kind))
+
+    @property
+    def short(self) -> str:
+        return self.key.rsplit(".", 1)[1] if self.approach else self.key
+
+    def categorical(self) -> Distribution:
+        # OptunaSearch rejects tune.grid_search: grid values become a categorical choice.
+        return Distribution(choice=self.values) if self.dist.kind == "grid" else self.dist
+
+
+def check_space(cfg: ExperimentConfig, file: str = "<config>") -> tuple[list[Dim], tuple[str, ...]]:
+    """The space's dimensions, each checked against what it changes, and the approaches the sweep runs."""
+    base, dims = cfg.to_dict(), []
+    for key, dist in cfg.search.space.items():
+        try:
+            dim = _dim(key, dist)
+            for value in _probes(dist):
+                _probe(base, dim, value)
+        except (ValueError, ConfigError) as e:  # pydantic's ValidationError is a ValueError
+            raise ConfigError.one(file, f"search.space.{key}", _why(e)) from None
+        if any(d.key == dim.key for d in dims):
+            raise ConfigError.one(file, f"search.space.{key}", f"names {dim.key} a second time")
+        dims.append(dim)
+    named = next((d.values for d in dims if d.key == "approach.name"), [cfg.approach.name])
+    approaches = tuple(dict.fromkeys(map(str, named)))
+    for d in dims:
+        if d.approach and d.approach not in approaches:
+            raise ConfigError.one(file, f"search.space.{d.key}", f"applies to {d.approach}, which this sweep "
+                                  f"does not run (approaches: {', '.join(approaches)}); add it to approach.name")
+    return dims, approaches
+
+
+def _dim(key: str, dist: Distribution) -> Dim:
+    parts = key.split(".")
+    if parts[0] != "approach" or key == "approach.name":
+        return Dim(key, dist)
+    if len(parts) != 3:
+        raise ValueError("approach keys are approach.name or approach.<approach>.<parameter>, e.g. approach.ewc.lambda")
+    name, param = parts[1:]
+    if name not in APPROACHES:
+        raise ValueError(str(UnknownNameError("approach", name, APPROACHES.names())))
+    fields = APPROACHES.get(name).Params.model_fields
+    # Either spelling is accepted; the alias is canonical, as `ExperimentConfig.to_dict()` writes it.
+    spelled = {n: f.alias or n for n, f in fields.items()} | {f.alias: f.alias for f in fields.values() if f.alias}
+    if not spelled:
+        raise ValueError(f"{name} has no parameters")
+    if param not in spelled:
+        raise ValueError(str(UnknownNameError(f"{name} parameter", param, sorted(set(spelled.values())))))
+    return Dim(f"approach.{name}.{spelled[param]}", dist, name)
+
+
+def _probes(dist: Distribution) -> list[Any]:
+    """Values a dimension can produce: every listed one, or a range's low end and an inner point.
+
+    The inner point is no round number, so a float range on an integer field is caught here.
+    """
+    kind, v = dist.kind, getattr(dist, dist.kind)
+    if kind in ("grid", "choice"):
+        return list(v)
+    if kind == "randint":
+        return [v[0], v[1] - 1]
+    if kind == "quniform":
+        if math.ceil(v[0] / v[2]) > math.floor(v[1] / v[2]):
+            raise ValueError(f"quniform {list(v)} holds no multiple of {v[2]}")
+        return [math.ceil(v[0] / v[2]) * v[2]]
+    if kind == "loguniform":
+        return [v[0], v[0] * (v[1] / v[0]) ** 0.37]
+    return [v[0], v[0] + 0.37 * (v[1] - v[0])]
+
+
+def _probe(base: dict[str, Any], dim: Dim, value: Any) -> None:
+    if dim.approach:
+        APPROACHES.get(dim.approach).Params.model_validate({dim.short: value})
+        return
+    node: Any = base
+    for i, part in enumerate(parts := dim.key.split(".")):
+        if not isinstance(node, dict):
+            raise ValueError(f"'{'.'.join(parts[:i])}' is a value, not a section")
+        if part not in node:
+            close = difflib.get_close_matches(part, list(node), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ValueError(f"'{'.'.join(parts[:i])}' has no key '{part}'{hint}; valid: {', '.join(sorted(node))}")
+        node = node[part]
+    ExperimentConfig.model_validate(apply_overrides(base, {dim.key: value}))
+
+
+def _why(e: Exception) -> str:
+    if isinstance(e, ConfigError):
+        return "; ".join(i.message for i in e.issues)
+    if isinstance(e, ValidationError):
+        return "; ".join(f"{x['msg'].removeprefix('Value error, ')} (got {x['input']!r})"
+                         for x in e.errors(include_url=False))
+    return str(e)
+
+
+def sample(dist: Distribution, rng: np.random.Generator) -> Any:
+    """One draw with Ray Tune's semantics: randint excludes high, quniform rounds to multiples of q."""
+    kind, v = dist.kind, getattr(dist, dist.kind)
+    if kind in ("choice", "grid"):
+        return v[int(rng.integers(len(v)))]
+    if kind == "uniform":
+        return float(rng.uniform(v[0], v[1]))
+    if kind == "loguniform":
+        return float(math.exp(rng.uniform(math.log(v[0]), math.log(v[1]))))
+    if kind == "randint":
+        return int(rng.integers(v[0], v[1]))
+    low, high, q = v
+    steps = min(max(round(rng.uniform(low, high) / q), math.ceil(low / q)), math.floor(high / q))
+    return float(round(steps * q, 12))  # round() drops float noise such as 0.30000000000000004
+
+
 # ------------------------------------------------------------------------------- expansion
 
 
 def _runs(cfg: ExperimentConfig, file: str) -> tuple[RunSpec, ...]:
-    # The same order listed twice (e.g. under two names) would only repeat identical training.
-    orders = dict((tuple(order), oid) for oid, order in reversed(resolve_orderings(cfg, file)))
-    ordered = sorted(orders.items(), key=lambda kv: _first_index(cfg, file, kv[1]))
+    first: dict[tuple[str, ...], str] = {}
+    for oid, order in resolve_orderings(cfg, file):
+        first.setdefault(tuple(order), oid)  # an order listed twice would only repeat identical training
     seeds = dict.fromkeys(cfg.search.seeds)
-    return tuple(RunSpec(oid, order, seed) for order, oid in ordered for seed in seeds)
-
-
-def _first_index(cfg: ExperimentConfig, file: str, oid: str) -> int:
-    return [i for i, _ in resolve_orderings(cfg, file)].index(oid)
+    return tuple(RunSpec(oid, order, seed) for order, oid in first.items() for seed in seeds)
 
 
 def _applicable(dims: list[Dim], approach: str) -> list[Dim]:
     return [d for d in dims if d.key != "approach.name" and d.approach in (None, approach)]
 
 
-def _base(dims: list[Dim], approach: str) -> dict[str, Any]:
-    return {"approach.name": approach} if any(d.key == "approach.name" for d in dims) else {}
+def _expand(dims: list[Dim], approaches: tuple[str, ...], outer_kinds: tuple[str, ...],
+            num_samples: int) -> Iterator[Config]:
+    """Per approach (so its keys never multiply another approach's configurations): the product of the
+    `outer_kinds` dimensions, each point with `num_samples` draws of the others.
 
-
-def _grid(dims: list[Dim], approaches: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-    # Per approach, so another approach's keys never multiply its configurations.
-    for name in approaches:
-        own = _applicable(dims, name)
-        for values in itertools.product(*(d.values for d in own)):
-            yield {**_base(dims, name), **{d.key: v for d, v in zip(own, values, strict=True)}}
-
-
-def _random(dims: list[Dim], approaches: tuple[str, ...], num_samples: int) -> Iterator[dict[str, Any]]:
+    `approach.name` always expands, even as a choice: the approach decides which keys exist at all.
+    """
     rng = np.random.default_rng(SAMPLE_SEED)
+    named = any(d.key == "approach.name" for d in dims)
     for name in approaches:
         own = _applicable(dims, name)
-        outer = [d for d in own if d.dist.kind == "grid"]
-        sampled = [d for d in own if d.dist.kind != "grid"]
+        outer = [d for d in own if d.dist.kind in outer_kinds]
+        drawn = [d for d in own if d.dist.kind not in outer_kinds]
         for values in itertools.product(*(d.values for d in outer)):
-            fixed = {**_base(dims, name), **{d.key: v for d, v in zip(outer, values, strict=True)}}
-            # Nothing sampled applies (e.g. finetune when only ewc's lambda is sampled): one trial, not N copies.
-            for _ in range(num_samples if sampled else 1):
-                yield {**fixed, **{d.key: sample(d.dist, rng) for d in sampled}}
+            fixed = {d.key: v for d, v in zip(outer, values, strict=True)}
+            # Nothing drawn applies (e.g. finetune when only ewc's lambda is sampled): one trial, not N copies.
+            for _ in range(num_samples if drawn else 1):
+                drawn_values = {d.key: sample(d.dist, rng) for d in drawn}
+                yield name, {**({"approach.name": name} if named else {}), **fixed, **drawn_values}
 
 
-def sample(dist: Distribution, rng: np.random.Generator) -> Any:
-    """One draw with Ray Tune's semantics (randint excludes high; quniform rounds to multiples of q)."""
-    kind = dist.kind
-    if kind in ("choice", "grid"):
-        values = getattr(dist, kind)
-        return values[int(rng.integers(len(values)))]
-    if kind == "uniform":
-        return float(rng.uniform(*dist.uniform))  # type: ignore[misc]
-    if kind == "loguniform":
-        low, high = dist.loguniform  # type: ignore[misc]
-        return float(math.exp(rng.uniform(math.log(low), math.log(high))))
-    if kind == "randint":
-        return int(rng.integers(*dist.randint))  # type: ignore[misc]
-    low, high, q = dist.quniform  # type: ignore[misc]
-    steps = min(max(round(rng.uniform(low, high) / q), math.ceil(low / q)), math.floor(high / q))
-    return float(round(steps * q, 12))  # round() drops float noise such as 0.30000000000000004
-
-
-def _optuna_space(dims: list[Dim], approaches: tuple[str, ...]) -> dict[str, dict[str, Distribution]]:
-    # OptunaSearch rejects tune.grid_search: grid values become a categorical choice.
-    def categorical(d: Dim) -> Distribution:
-        return Distribution(choice=list(d.values)) if d.dist.kind == "grid" else d.dist
-
-    return {name: {d.key: categorical(d) for d in _applicable(dims, name)} for name in approaches}
-
-
-def _refuse_continuous(dims: list[Dim], file: str) -> None:
+def _grid_only(cfg: ExperimentConfig, dims: list[Dim], file: str) -> None:
     for d in dims:
         if d.dist.kind in CONTINUOUS:
             raise ConfigError.one(file, f"search.space.{d.key}",
                                   f"{d.dist.kind} is a continuous range, which grid search cannot enumerate; "
-                                  "list values with grid/choice, or use algorithm: random or optuna")
+                                  "list values with grid or choice, or use algorithm: random or optuna")
+    if cfg.search.num_samples > 1:
+        raise ConfigError.one(file, "search.num_samples", "grid search runs each configuration once; repeat "
+                              "runs with search.seeds, or sample with algorithm: random or optuna")
 
 
 # ------------------------------------------------------------------------------- trial ids
 
 
-def _trials(configs: list[dict[str, Any]], dims: list[Dim], runs: tuple[RunSpec, ...]) -> tuple[TrialSpec, ...]:
-    unique = list({_fingerprint(c): c for c in reversed(configs)}.values())[::-1]
+def _trials(configs: list[Config], dims: list[Dim], runs: tuple[RunSpec, ...]) -> tuple[TrialSpec, ...]:
+    unique = list({_json(c): (name, c) for name, c in reversed(configs)}.values())[::-1]
     ids = _config_ids(unique, dims)
-    return tuple(TrialSpec(cid, c, (run,)) for cid, c in zip(ids, unique, strict=True) for run in runs)
+    return tuple(TrialSpec(cid, c, (run,)) for cid, (_, c) in zip(ids, unique, strict=True) for run in runs)
 
 
-def _fingerprint(overrides: Mapping[str, Any]) -> str:
-    return json.dumps(overrides, sort_keys=True, default=str)
-
-
-def _config_ids(configs: list[dict[str, Any]], dims: list[Dim]) -> list[str]:
+def _config_ids(configs: list[Config], dims: list[Dim]) -> list[str]:
+    """'<approach> key=value ...' over the keys whose value differs between configurations, by short key."""
     short = {d.key: d.short for d in dims}
-    seen_values: dict[str, set[str]] = {}
-    for c in configs:
+    seen: dict[str, set[str]] = {}
+    for _, c in configs:
         for k, v in c.items():
-            seen_values.setdefault(k, set()).add(_fingerprint({"v": v}))
-    varying = sorted(k for k, vals in seen_values.items() if len(vals) > 1 and k != "approach.name")
+            seen.setdefault(k, set()).add(_json(v))
+    varying = sorted((k for k, vs in seen.items() if len(vs) > 1 and k != "approach.name"), key=lambda k: short[k])
     ids: list[str] = []
-    taken: set[str] = set()
-    for c in configs:
-        parts = [str(c.get("approach.name", dims[0].base_approach if dims else ""))]
-        parts += [f"{short[k]}={_fmt(c[k])}" for k in sorted(varying, key=lambda k: short[k]) if k in c]
-        cid = " ".join(p for p in parts if p)
-        # Values equal at 6 significant digits (or after safe_name) still get distinct ids.
-        base, n = cid, 1
-        while safe_name(cid) in taken:
+    for name, c in configs:
+        cid = base = " ".join([name, *(f"{short[k]}={_fmt(c[k])}" for k in varying if k in c)])
+        n = 1
+        while safe_name(cid) in map(safe_name, ids):  # equal to 6 digits, or once made filesystem safe
             n += 1
             cid = f"{base} #{n}"
-        taken.add(safe_name(cid))
         ids.append(cid)
     return ids
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _fmt(value: Any) -> str:
@@ -240,3 +338,7 @@ def _fmt(value: Any) -> str:
     if isinstance(value, int | str):
         return str(value)
     return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

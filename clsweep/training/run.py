@@ -93,7 +93,11 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     elif not resume:
         write_json_atomic(out / CONFIG_FILE, cfg.to_dict())
     primary = {t: tasks[t].metric_names[0] for t in order}
-    cbs = [Progress(primary, split=cfg.eval.split)] if progress else []
+    cbs: list[Callback] = [Progress(primary, split=cfg.eval.split)] if progress else []
+    if cfg.run.tensorboard:
+        from clsweep.observe.tensorboard import TensorBoardCallback
+
+        cbs.append(TensorBoardCallback(out / "tb", primary))
     trainer = ContinualTrainer(cfg, tasks, model, approach, device, tokenizer.pad_token_id,
                                [*cbs, *callbacks], checkpoint_dir=out / CHECKPOINTS)
     t_train = time.perf_counter()
