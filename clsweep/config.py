@@ -156,7 +156,7 @@ class SearchConfig(Strict):
     space: dict[str, Distribution] = Field(default_factory=dict)
     algorithm: Literal["grid", "random", "optuna"] = "grid"
     num_samples: int = Field(1, ge=1)
-    metric: str = Field("dev_acc", description="a reported key; dev_acc: mean dev score over tasks seen (ACC at the end)")
+    metric: str = Field("dev_acc", description="a reported key; dev_acc: mean dev score over seen tasks")
     mode: Literal["max", "min"] = "max"
     scheduler: Literal["fifo", "asha"] = "fifo"
 

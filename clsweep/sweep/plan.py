@@ -152,7 +152,8 @@ class Dim:
 
 def check_space(cfg: ExperimentConfig, file: str = "<config>") -> tuple[list[Dim], tuple[str, ...]]:
     """The space's dimensions, each checked against what it changes, and the approaches the sweep runs."""
-    base, dims = cfg.to_dict(), []
+    base = cfg.to_dict()
+    dims: list[Dim] = []
     for key, dist in cfg.search.space.items():
         try:
             dim = _dim(key, dist)
@@ -230,8 +231,9 @@ def _why(e: Exception) -> str:
     if isinstance(e, ConfigError):
         return "; ".join(i.message for i in e.issues)
     if isinstance(e, ValidationError):
-        return "; ".join(f"{x['msg'].removeprefix('Value error, ')} (got {x['input']!r})"
-                         for x in e.errors(include_url=False))
+        # A value_error's message already names the value; pydantic's own messages do not.
+        return "; ".join(x["msg"].removeprefix("Value error, ") + ("" if x["type"] == "value_error"
+                         else f" (got {x['input']!r})") for x in e.errors(include_url=False))
     return str(e)
 
 
@@ -259,6 +261,8 @@ def _runs(cfg: ExperimentConfig, file: str) -> tuple[RunSpec, ...]:
     for oid, order in resolve_orderings(cfg, file):
         first.setdefault(tuple(order), oid)  # an order listed twice would only repeat identical training
     seeds = dict.fromkeys(cfg.search.seeds)
+    if not seeds:
+        raise ConfigError.one(file, "search.seeds", "list at least one seed")
     return tuple(RunSpec(oid, order, seed) for order, oid in first.items() for seed in seeds)
 
 
@@ -316,12 +320,14 @@ def _config_ids(configs: list[Config], dims: list[Dim]) -> list[str]:
             seen.setdefault(k, set()).add(_json(v))
     varying = sorted((k for k, vs in seen.items() if len(vs) > 1 and k != "approach.name"), key=lambda k: short[k])
     ids: list[str] = []
+    taken: set[str] = set()
     for name, c in configs:
         cid = base = " ".join([name, *(f"{short[k]}={_fmt(c[k])}" for k in varying if k in c)])
         n = 1
-        while safe_name(cid) in map(safe_name, ids):  # equal to 6 digits, or once made filesystem safe
+        while safe_name(cid) in taken:  # values equal to 6 digits, or equal once made filesystem safe
             n += 1
             cid = f"{base} #{n}"
+        taken.add(safe_name(cid))
         ids.append(cid)
     return ids
 

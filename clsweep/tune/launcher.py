@@ -13,6 +13,7 @@ from typing import Any
 
 import ray
 from ray import tune
+from ray.tune.logger import CSVLoggerCallback
 
 from clsweep.config import ConfigError, ExperimentConfig, Sources
 from clsweep.io import write_json_atomic
@@ -79,9 +80,16 @@ def prepare_data(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None
             prepare(v, sources, log)
 
 
-def _init_ray(opts: SweepOptions) -> None:
+def _init_ray(opts: SweepOptions) -> bool:
+    """Start or attach to Ray; False when this process already had Ray up (then we leave it running)."""
+    if ray.is_initialized():
+        return False
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")  # trials keep the driver's working directory
-    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # our result.json and TensorBoard suffice
+    # Tune's JSON/TensorBoard loggers would duplicate ours (and its result.json is not a clsweep result);
+    # the CSV logger is added back explicitly below so progress.csv still exists.
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    # A snapshot per task boundary is what we want for resumability; don't warn about it.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     env = {k: os.environ[k] for k in ("HF_HUB_OFFLINE", "CLSWEEP_CACHE", "HF_HOME") if k in os.environ}
     env["TOKENIZERS_PARALLELISM"] = "false"
     kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}, "log_to_driver": False}
@@ -93,6 +101,7 @@ def _init_ray(opts: SweepOptions) -> None:
     if opts.dashboard:
         url = getattr(ctx, "dashboard_url", None) or "127.0.0.1:8265"
         opts.log(f"Ray dashboard: http://{url} (token: ~/.ray/auth_token)")
+    return True
 
 
 def _trial_name(trial: Any) -> str:
@@ -133,13 +142,13 @@ def build_tuner(cfg: ExperimentConfig, plan: SweepPlan, exp: Path, trial_res: di
         metric=s.metric, mode=s.mode, num_samples=plan.num_samples if optuna else 1,
         search_alg=_optuna_search(plan, s.metric, s.mode) if optuna else None,
         scheduler=_scheduler(cfg, plan, opts.log), max_concurrent_trials=cfg.run.max_concurrent_trials,
-        reuse_actors=True, trial_name_creator=_trial_name, trial_dirname_creator=_trial_name,
+        reuse_actors=False, trial_name_creator=_trial_name, trial_dirname_creator=_trial_name,
     )
     run_config = tune.RunConfig(
         name=exp.name, storage_path=str(exp.parent), verbose=0,
         failure_config=tune.FailureConfig(max_failures=cfg.run.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-        callbacks=[SweepProgress(s.metric, s.mode, len(plan))],
+        callbacks=[SweepProgress(s.metric, s.mode, len(plan)), CSVLoggerCallback()],
     )
     return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
 
@@ -172,7 +181,7 @@ def run_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, o
         summarise(exp, opts.log)
         return 0
     prepare_data(cfg, plan, sources, opts.log)  # data errors stop us before Ray starts
-    _init_ray(opts)
+    started = _init_ray(opts)
     try:
         trial_res = res.trial_resources(cfg.resources, res.node_capacity(), opts.file)
         opts.log(res.describe(trial_res, res.node_capacity()))
@@ -187,4 +196,5 @@ def run_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, o
             opts.log(f"{errors} trial(s) failed; `clsweep run ... --resume` retries them")
         return 1 if errors else 0
     finally:
-        ray.shutdown()
+        if started:
+            ray.shutdown()

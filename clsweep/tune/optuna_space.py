@@ -24,12 +24,19 @@ def suggest(trial: Any, key: str, dist: Distribution) -> Any:
     return trial.suggest_float(key, low, high, step=q)
 
 
-def define_by_run(plan: SweepPlan) -> Callable[[Any], None]:
-    approaches = list(plan.approaches)
+class DefineByRun:
+    """Picklable (Tune snapshots its searcher): a closure would break experiment checkpointing."""
 
-    def space(trial: Any) -> None:
+    def __init__(self, plan: SweepPlan) -> None:
+        self.approaches = list(plan.approaches)
+        self.space = {name: dict(dims) for name, dims in plan.optuna_space.items()}
+
+    def __call__(self, trial: Any) -> None:
+        approaches = self.approaches
         name = trial.suggest_categorical("approach.name", approaches) if len(approaches) > 1 else approaches[0]
-        for key, dist in plan.optuna_space.get(name, {}).items():
+        for key, dist in self.space.get(name, {}).items():
             suggest(trial, key, dist)
 
-    return space
+
+def define_by_run(plan: SweepPlan) -> Callable[[Any], None]:
+    return DefineByRun(plan)

@@ -1,0 +1,44 @@
+"""Observers that inject faults or check concurrency inside Ray workers (importable there via PYTHONPATH)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from clsweep.training.callbacks import Callback
+from clsweep.training.state import RunState
+
+
+class CrashOnce(Callback):
+    """Kills the worker process right after the second task boundary, the first time only."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def on_task_start(self, position: int, task: str, steps: int) -> None:
+        with (self.marker.parent / "starts.txt").open("a") as f:
+            f.write(f"{position}\n")
+
+    def on_task_end(self, position: int, task: str, state: RunState, checkpoint: Path | None) -> None:
+        if position == 1 and not self.marker.exists():
+            self.marker.write_text("crashed")
+            time.sleep(0.5)  # let Tune persist the checkpoint this boundary just reported
+            os._exit(1)
+
+
+class Barrier(Callback):
+    """Each trial waits at its first task until all four have arrived: only concurrent trials pass."""
+
+    def __init__(self, folder: Path, n: int) -> None:
+        self.folder, self.n = folder, n
+
+    def on_task_start(self, position: int, task: str, steps: int) -> None:
+        if position:
+            return
+        (self.folder / f"{os.getpid()}-{time.monotonic_ns()}").touch()
+        deadline = time.monotonic() + 60
+        while len(list(self.folder.iterdir())) < self.n:
+            if time.monotonic() > deadline:
+                raise TimeoutError("trials did not run concurrently")
+            time.sleep(0.1)

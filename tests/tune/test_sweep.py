@@ -1,0 +1,124 @@
+"""Sweeps on a shared local Ray: results per trial, summary, retry from a task checkpoint, GPU packing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faults import Barrier, CrashOnce  # importable by Ray workers too (see conftest)
+
+from clsweep.config import ConfigError, ExperimentConfig, Sources, validate
+from clsweep.sweep.plan import make_plan
+from clsweep.training.run import run_experiment
+from clsweep.tune.launcher import SweepOptions, experiment_dir, run_sweep
+
+pytestmark = pytest.mark.usefixtures("ray_session")
+
+
+def _cfg(raw: dict[str, Any], tmp: Path) -> ExperimentConfig:
+    return validate(raw, Sources(str(tmp / "exp.yaml"), None), tmp)
+
+
+def _sweep(raw: dict[str, Any], tmp: Path, name: str, **kw: Any) -> tuple[int, Path]:
+    cfg = _cfg(raw, tmp)
+    opts = SweepOptions(name=name, file=str(tmp / "exp.yaml"), log=lambda m: None, **kw)
+    code = run_sweep(cfg, make_plan(cfg), None, opts)
+    return code, experiment_dir(cfg, name)
+
+
+def _results(exp: Path) -> dict[str, dict[str, Any]]:
+    out = {}
+    for p in sorted(exp.rglob("result.json")):
+        if "checkpoint" not in str(p):
+            data = json.loads(p.read_text())
+            out[str(p.relative_to(exp))] = data
+    return out
+
+
+def test_grid_sweep_results_summary_and_rerun(tmp_path: Path, sweep_raw: Any,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    raw = sweep_raw(orderings=[["topic", "sentiment", "ner"], ["ner", "topic", "sentiment"]],
+                    space={"approach.name": {"grid": ["finetune", "ewc"]}, "approach.ewc.lambda": {"grid": [10, 100]}})
+    code, exp = _sweep(raw, tmp_path, "grid")
+    assert code == 0
+    results = _results(exp)
+    assert len(results) == 3 * 2  # finetune + ewc x 2 lambdas, over 2 orderings: no duplicate finetune trials
+    configs = {r["sweep"]["config_id"] for r in results.values()}
+    assert len(configs) == 3
+    orders = {tuple(r["order"]) for r in results.values()}
+    assert orders == {("topic", "sentiment", "ner"), ("ner", "topic", "sentiment")}
+    lambdas = {r["config"]["approach"]["ewc"]["lambda"] for r in results.values() if r["approach"] == "ewc"}
+    assert lambdas == {10, 100}
+    summary = (exp / "summary.csv").read_text()
+    assert summary.count("\n") == 1 + 3 and "acc_mean" in summary
+    out = capsys.readouterr().out
+    assert "acc" in out
+    # TensorBoard events of a trial hold the per-task scores.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tb_dir = next(exp.rglob("tb"))
+    acc = EventAccumulator(str(tb_dir))
+    acc.Reload()
+    tags = acc.Tags()["scalars"]
+    assert {"score/test/topic", "score/dev/ner", "avg_seen/test"} <= set(tags)
+    assert [e.step for e in acc.Scalars("score/test/topic")] == [0, 1, 2, 3]
+    # Running the same sweep again redoes nothing.
+    stamps = {p: (exp / p).stat().st_mtime_ns for p in results}
+    code, _ = _sweep(raw, tmp_path, "grid")
+    assert code == 0
+    assert {p: (exp / p).stat().st_mtime_ns for p in results} == stamps
+
+
+def test_killed_worker_resumes_from_task_checkpoint(tmp_path: Path, sweep_raw: Any) -> None:
+    raw = sweep_raw(orderings="given")
+    raw["approach"] = {"name": "ewc", "ewc": {"lambda": 100.0, "fisher_samples": 16}}
+    marker = tmp_path / "crashed"
+    code, exp = _sweep(raw, tmp_path, "crash", extra_callbacks=lambda i: [CrashOnce(marker)])
+    assert code == 0 and marker.exists()
+    (result,) = _results(exp).values()
+    # Task positions 0 and 1 ran once; after the crash the retry began at position 2, not from scratch.
+    starts = (tmp_path / "starts.txt").read_text().split()
+    assert starts == ["0", "1", "2"]
+    cfg = _cfg(raw, tmp_path)
+    reference = run_experiment(cfg, tmp_path / "reference", progress=False, log=lambda m: None)
+    assert result["matrix"] == reference["matrix"]
+    assert result["matrix_dev"] == reference["matrix_dev"]
+
+
+def test_four_quarter_gpu_trials_run_concurrently(tmp_path: Path, sweep_raw: Any) -> None:
+    raw = sweep_raw(orderings="given", seeds=[0, 1, 2, 3])
+    raw["resources"] = {"cpu": 0.5, "gpu": 0.25}
+    arrivals = tmp_path / "arrivals"
+    arrivals.mkdir()
+    code, exp = _sweep(raw, tmp_path, "pack", extra_callbacks=lambda i: [Barrier(arrivals, 4)])
+    assert code == 0
+    assert len(list(arrivals.iterdir())) == 4
+    assert len(_results(exp)) == 4
+
+
+def test_impossible_gpu_request_is_refused_before_the_sweep(tmp_path: Path, sweep_raw: Any) -> None:
+    raw = sweep_raw(orderings="given")
+    raw["resources"] = {"cpu": 1, "gpu": 2}
+    with pytest.raises(ConfigError, match=r"resources\.gpu.*2 GPU"):
+        _sweep(raw, tmp_path, "toomany")
+    assert not _results(tmp_path / "runs")
+
+
+def test_optuna_sweep_keeps_orderings_as_outer_grid(tmp_path: Path, sweep_raw: Any) -> None:
+    raw = sweep_raw(orderings=[["topic", "sentiment", "ner"], ["sentiment", "ner", "topic"]],
+                    algorithm="optuna", num_samples=2,
+                    space={"train.lr": {"loguniform": [1e-3, 3e-3]}, "approach.ewc.lambda": {"loguniform": [1, 1000]}})
+    raw["approach"]["name"] = "ewc"
+    code, exp = _sweep(raw, tmp_path, "optuna")
+    assert code == 0
+    results = list(_results(exp).values())
+    assert len(results) == 2 * 2  # 2 Optuna trials, each over both orderings (a paired design)
+    by_trial: dict[str, set[tuple[str, ...]]] = {}
+    for r in results:
+        by_trial.setdefault(r["sweep"]["trial_id"], set()).add(tuple(r["order"]))
+    assert len(by_trial) == 2
+    assert all(len(orders) == 2 for orders in by_trial.values())
+    lrs = {r["config"]["train"]["lr"] for r in results}
+    assert len(lrs) == 2 and all(1e-3 <= lr <= 3e-3 for lr in lrs)
