@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from clsweep.config import ConfigError, ExperimentConfig, Sources, load_raw, read_yaml, validate
+from clsweep.config import ExperimentConfig
+from clsweep.errors import ConfigError, Sources
+from clsweep.loading import load_raw, read_yaml, validate
 
 EXIT_BAD_INPUT = 2
 

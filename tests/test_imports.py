@@ -8,7 +8,8 @@ import sys
 
 def test_core_does_not_import_ray() -> None:
     code = (
-        "import sys, clsweep, clsweep.cli, clsweep.config, clsweep.training.run, clsweep.metrics, "
+        "import sys, clsweep, clsweep.cli, clsweep.config, clsweep.loading, clsweep.errors, clsweep.training.run, "
+        "clsweep.metrics, "
         "clsweep.approaches, clsweep.models, clsweep.tasks.task, clsweep.result\n"
         "leaked = sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.'))\n"
         "assert not leaked, leaked\n"

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from clsweep.config import Sources, validate
+from clsweep.errors import Sources
+from clsweep.loading import validate
 from clsweep.training.run import run_experiment
 
 

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from clsweep.config import ConfigError, ExperimentConfig, RandomOrderings
+from clsweep.config import ExperimentConfig, RandomOrderings
+from clsweep.errors import ConfigError
 
 # Random orderings use this fixed design seed, not train.seed: every seed of a sweep then trains on
 # the same orders (a paired design), so seed noise and order effects can be told apart.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from clsweep.config import ConfigError
+from clsweep.errors import ConfigError
 from clsweep.tasks.errors import TaskErrors
 from clsweep.tasks.spec import SyntheticSource, TaskSpec
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clsweep.config import ConfigError, Issue, Sources
+from clsweep.errors import ConfigError, Issue, Sources
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from numbers import Number
 from typing import Any
 
-from clsweep.config import ConfigError
+from clsweep.errors import ConfigError
 from clsweep.tasks.columns import RawSplit
 from clsweep.tasks.errors import TaskErrors
 from clsweep.tasks.spec import TaskSpec

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from clsweep.config import ConfigError, Issue
+from clsweep.errors import ConfigError, Issue
 from clsweep.tasks.conll import ConllFormatError, read_conll
 from clsweep.tasks.errors import TaskErrors, first_line
 from clsweep.tasks.spec import ConllSource, FilesSource, HubSource, SyntheticSource, TaskSpec

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clsweep.config import ConfigError, ExperimentConfig, Sources
+from clsweep.config import ExperimentConfig
+from clsweep.errors import ConfigError, Sources
 from clsweep.tasks import cache
 from clsweep.tasks import labels as lab
 from clsweep.tasks import sources as src

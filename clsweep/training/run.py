@@ -13,10 +13,12 @@ import numpy as np
 import torch
 
 from clsweep.approaches import APPROACHES
-from clsweep.config import ConfigError, ExperimentConfig, Sources
+from clsweep.config import ExperimentConfig
+from clsweep.errors import ConfigError, Sources
 from clsweep.io import write_json_atomic
 from clsweep.models import HeadSpec, build_model
 from clsweep.models.backbone import load_tokenizer
+from clsweep.observe.gpu import GpuMonitor
 from clsweep.result import build_result
 from clsweep.tasks.task import Task, prepare_tasks
 from clsweep.tasks.types import TASK_TYPES
@@ -98,6 +100,9 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
         from clsweep.observe.tensorboard import TensorBoardCallback
 
         cbs.append(TensorBoardCallback(out / "tb", primary))
+    gpu = GpuMonitor() if device.type == "cuda" else None
+    if gpu is not None:
+        cbs.append(gpu)
     trainer = ContinualTrainer(cfg, tasks, model, approach, device, tokenizer.pad_token_id,
                                [*cbs, *callbacks], checkpoint_dir=out / CHECKPOINTS)
     t_train = time.perf_counter()
@@ -106,6 +111,9 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
                           "run_s": time.perf_counter() - t_train, "total_s": time.perf_counter() - t_start,
                           "device": str(device)})
     result = build_result(cfg, state, tasks)
+    if gpu is not None:
+        gpu.stop()
+    result["gpu"] = gpu.summary() if gpu else {"available": False, "reason": f"device is {device.type}"}
     if annotations:
         result["sweep"] = annotations
     write_json_atomic(out / RESULT_FILE, result)

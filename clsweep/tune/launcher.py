@@ -15,9 +15,11 @@ import ray
 from ray import tune
 from ray.tune.logger import CSVLoggerCallback
 
-from clsweep.config import ConfigError, ExperimentConfig, Sources
+from clsweep.config import ExperimentConfig
+from clsweep.errors import ConfigError, Sources
 from clsweep.io import write_json_atomic
-from clsweep.sweep.plan import SweepPlan, apply_overrides
+from clsweep.sweep.plan import SweepPlan
+from clsweep.sweep.space import apply_overrides
 from clsweep.tune import resources as res
 from clsweep.tune.progress import SweepProgress
 from clsweep.tune.trainable import ExtraCallbacks, continual_trial
@@ -188,7 +190,8 @@ def run_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, o
         state = {"fingerprint": plan_fingerprint(cfg), "state": "running", "trials": len(plan)}
         write_json_atomic(exp / STATUS_FILE, state)
         grid = build_tuner(cfg, plan, exp, trial_res, opts).fit()
-        errors = sum(1 for r in grid if r.error is not None)
+        # ResultGrid is indexable but declares no __iter__, so index it (as iterating it would).
+        errors = sum(1 for i in range(len(grid)) if grid[i].error is not None)
         write_json_atomic(exp / STATUS_FILE, {**state, "state": "complete" if errors == 0 else "errored",
                                               "errored_trials": errors})
         summarise(exp, opts.log)

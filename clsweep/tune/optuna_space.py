@@ -10,17 +10,17 @@ from clsweep.sweep.plan import SweepPlan
 
 
 def suggest(trial: Any, key: str, dist: Distribution) -> Any:
-    kind = dist.kind
+    kind, v = dist.kind, getattr(dist, dist.kind)  # the one field that is set
     if kind in ("grid", "choice"):
-        return trial.suggest_categorical(key, list(getattr(dist, kind)))
+        return trial.suggest_categorical(key, list(v))
     if kind == "uniform":
-        return trial.suggest_float(key, *dist.uniform)
+        return trial.suggest_float(key, *v)
     if kind == "loguniform":
-        return trial.suggest_float(key, *dist.loguniform, log=True)
+        return trial.suggest_float(key, *v, log=True)
     if kind == "randint":
-        low, high = dist.randint
+        low, high = v
         return trial.suggest_int(key, low, high - 1)  # Ray's randint excludes the upper bound
-    low, high, q = dist.quniform
+    low, high, q = v
     return trial.suggest_float(key, low, high, step=q)
 
 

@@ -22,8 +22,10 @@ def boundary_metrics(state: RunState, primary: dict[str, str]) -> dict[str, Any]
     for split in ("dev", "test"):
         # R restricted to the tasks seen so far: square, since every row scores every task.
         rows = [[getattr(r, split)[t][primary[t]] for t in seen] for r in state.rows]
-        for t, v in zip(seen, rows[-1], strict=True):
-            out[f"{split}/{t}"] = v
+        # Every task's score in every report: Tune's progress.csv drops keys that first appear later.
+        latest = getattr(state.rows[-1], split)
+        for t in state.order:
+            out[f"{split}/{t}"] = latest[t][primary[t]]
         out[f"{split}_avg_seen"] = sum(rows[-1]) / len(seen)
         out[f"{split}_forgetting"] = forgetting(rows) if len(seen) > 1 else 0.0
     return out

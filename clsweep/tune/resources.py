@@ -6,7 +6,8 @@ from typing import Any
 
 import ray
 
-from clsweep.config import ConfigError, ResourcesConfig
+from clsweep.config import ResourcesConfig
+from clsweep.errors import ConfigError
 
 
 def node_capacity() -> list[dict[str, float]]:

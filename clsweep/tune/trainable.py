@@ -16,7 +16,7 @@ from ray import tune
 
 from clsweep.config import ExperimentConfig
 from clsweep.io import write_json_atomic
-from clsweep.sweep.plan import apply_overrides
+from clsweep.sweep.space import apply_overrides
 from clsweep.training.callbacks import Callback
 from clsweep.training.run import CHECKPOINTS, CONFIG_FILE, RESULT_FILE, run_experiment
 from clsweep.tune.reporter import TRIAL_STATE, TuneReporter

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from clsweep.config import ConfigError, ExperimentConfig
+from clsweep.config import ExperimentConfig
+from clsweep.errors import ConfigError
 from clsweep.sweep.orderings import all_orders, order_key, random_orders, resolve_orderings, williams
 
 SIZES = range(2, 9)

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from clsweep.config import ConfigError, ExperimentConfig, load_experiment
-from clsweep.sweep.plan import SweepPlan, apply_overrides, make_plan
+from clsweep.config import ExperimentConfig
+from clsweep.errors import ConfigError
+from clsweep.loading import load_experiment
+from clsweep.sweep.plan import SweepPlan, make_plan
+from clsweep.sweep.space import apply_overrides
 
 EWC_YAML = Path(__file__).resolve().parents[2] / "search_spaces" / "ewc.yaml"
 SYNTHETIC = ["topic", "sentiment", "pair", "intent", "ner", "register"]
@@ -30,7 +33,7 @@ def plan_of(*overrides: str, space: dict[str, object] | None = None) -> SweepPla
 
 def test_approach_specific_keys_give_three_configurations() -> None:
     plan = plan_of("search.seeds=[0, 1]")
-    assert plan.config_ids() == ["finetune", "ewc lambda=300", "ewc lambda=3000"]
+    assert plan.config_ids() == ["finetune", "ewc lambda=500", "ewc lambda=2000"]
     assert plan.approaches == ("finetune", "ewc")
     assert [r.order_id for r in plan.runs[::2]] == [f"williams-0{i}" for i in range(1, 7)]
     assert all(sorted(r.order) == sorted(SYNTHETIC) for r in plan.runs)
@@ -39,7 +42,7 @@ def test_approach_specific_keys_give_three_configurations() -> None:
     # Config-major, and the finetune trials never carry EWC's lambda.
     assert [t.config_id for t in plan.trials[:12]] == ["finetune"] * 12
     assert plan.trials[0].overrides == {"approach.name": "finetune"}
-    assert plan.trials[12].overrides == {"approach.name": "ewc", "approach.ewc.lambda": 300}
+    assert plan.trials[12].overrides == {"approach.name": "ewc", "approach.ewc.lambda": 500}
 
 
 def test_keys_of_one_approach_do_not_multiply_another() -> None:
@@ -134,7 +137,7 @@ def test_describe_lists_counts_orderings_and_configurations() -> None:
     text = plan_of().describe()
     assert text.splitlines()[0] == "grid: 3 configurations x 6 runs (6 orderings x 1 seed) = 18 trials"
     assert "  williams-01  topic>sentiment>register>pair>ner>intent" in text
-    assert "  ewc lambda=3000" in text
+    assert "  ewc lambda=2000" in text
 
 
 def test_apply_overrides_validates_and_leaves_the_base_alone() -> None:
@@ -144,7 +147,7 @@ def test_apply_overrides_validates_and_leaves_the_base_alone() -> None:
     last = plan.trials[-1].overrides
     data = apply_overrides(base, {**last, "train.lr": 0.01})
     out = ExperimentConfig.model_validate(data)
-    assert out.approach.name == "ewc" and out.approach.params_for("ewc").lam == 3000  # type: ignore[attr-defined]
+    assert out.approach.name == "ewc" and out.approach.params_for("ewc").lam == 2000  # type: ignore[attr-defined]
     assert out.train.lr == 0.01 and out.approach.params_for("ewc").mode == "online"  # type: ignore[attr-defined]
     assert base == cfg.to_dict()
 

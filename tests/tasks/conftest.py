@@ -12,7 +12,9 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from clsweep.config import ExperimentConfig, Sources, validate
+from clsweep.config import ExperimentConfig
+from clsweep.errors import Sources
+from clsweep.loading import validate
 from clsweep.models.tiny import tiny_tokenizer
 
 

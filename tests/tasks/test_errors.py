@@ -10,7 +10,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import pytest
 import yaml
 
-from clsweep.config import ConfigError, load_experiment, load_raw
+from clsweep.errors import ConfigError
+from clsweep.loading import load_experiment, load_raw
 from clsweep.tasks import prepare_tasks
 
 ROWS = [{"text": "ab", "label": "a"}, {"text": "cd", "label": "b"}, {"text": "e", "label": "c"}]

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from clsweep.approaches import APPROACHES
-from clsweep.config import ExperimentConfig, Sources, validate
+from clsweep.config import ExperimentConfig
+from clsweep.errors import Sources
+from clsweep.loading import validate
 from clsweep.training.callbacks import Callback
 from clsweep.training.run import run_experiment
 from clsweep.training.state import RunState
@@ -91,3 +93,15 @@ def test_per_task_epochs_follow_the_task_not_the_position(raw: dict[str, Any], t
     steps_b = {t: v["steps"] for t, v in b["timings"]["tasks"].items()}
     assert steps_a == steps_b
     assert steps_a["pair"] == 2 * steps_a["topic"]
+
+
+def test_joint_trains_on_the_union_of_tasks_seen(raw: dict[str, Any], tmp_path: Path) -> None:
+    raw = copy.deepcopy(raw)
+    raw["approach"] = {"name": "joint"}
+    res = _run(raw, tmp_path / "joint")
+    per_task = 64 // 16  # train_size / batch_size batches per task and epoch
+    steps = [res["timings"]["tasks"][t]["steps"] for t in res["order"]]
+    assert steps == [per_task, 2 * per_task, 3 * per_task]
+    # The joint model keeps every task it has seen: nothing drops to an untrained head's level.
+    R = res["matrix"]
+    assert R[2][0] >= R[0][0] - 0.25

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from faults import Barrier, CrashOnce  # importable by Ray workers too (see conftest)
 
-from clsweep.config import ConfigError, ExperimentConfig, Sources, validate
+from clsweep.config import ExperimentConfig
+from clsweep.errors import ConfigError, Sources
+from clsweep.loading import validate
 from clsweep.sweep.plan import make_plan
 from clsweep.training.run import run_experiment
 from clsweep.tune.launcher import SweepOptions, experiment_dir, run_sweep

@@ -1,0 +1,238 @@
+"""Reading experiment YAML: strict parsing, tasklist inlining, `--set` overrides, validation, readable errors."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from clsweep.config import ExperimentConfig
+from clsweep.errors import ConfigError, Issue, Sources
+from clsweep.tasks.spec import Tasklist
+
+
+class _DuplicateKeyError(yaml.MarkedYAMLError):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load keeps the last of two equal mapping keys silently (e.g. two tasks named alike): refuse."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                continue  # unhashable: the base class reports it
+            if key in seen:
+                raise _DuplicateKeyError(
+                    problem=f"duplicate key '{key}' (first on line {seen[key] + 1})",
+                    problem_mark=key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path) -> Any:
+    if not path.is_file():
+        raise ConfigError.one(path, "", "file not found" if not path.exists() else "not a file")
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError.one(path, "", f"invalid YAML: {where}{getattr(e, 'problem', None) or e}") from None
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """`train.lr=1e-4` -> ("train.lr", 0.0001); values are read as YAML so lists and bools work."""
+    if "=" not in item or not item.split("=", 1)[0].strip():
+        raise ConfigError.one("--set", item, "expected KEY=VALUE with a dotted key, e.g. train.lr=1e-4")
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    # YAML 1.1 reads "1e-4" as a string; a number is what anyone writing it means.
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value) if any(c in value for c in ".eE") else value
+    return key.strip(), value
+
+
+# Keys of `search.space` are dotted names themselves (`train.lr`): below this prefix the rest is one key.
+_DOTTED_KEYS = "search.space."
+
+
+def apply_override(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set the dotted `key` in `data`, making missing sections; a value in the way is an error."""
+    node = data
+    if key.startswith(_DOTTED_KEYS) and len(key) > len(_DOTTED_KEYS):
+        parts = [*_DOTTED_KEYS.rstrip(".").split("."), key[len(_DOTTED_KEYS):]]
+    else:
+        parts = key.split(".")
+    for i, part in enumerate(parts[:-1]):
+        nxt = node.get(part)
+        if nxt is None:
+            nxt = node[part] = {}
+        if not isinstance(nxt, dict):
+            raise ConfigError.one("--set", key, f"'{'.'.join(parts[: i + 1])}' is not a section")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def load_raw(path: Path, overrides: Sequence[str] = ()) -> tuple[dict[str, Any], Sources]:
+    """The experiment YAML with its tasklist inlined and overrides applied, not yet validated."""
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError.one(path, "", "expected a mapping of sections (tasklist, model, approach, train ...)")
+    tasklist_file = None
+    tl = data.get("tasklist")
+    if isinstance(tl, str):
+        tl_path = (path.parent / tl).resolve() if not Path(tl).is_absolute() else Path(tl)
+        if not tl_path.is_file():
+            raise ConfigError.one(path, "tasklist", f"file not found: {tl_path}")
+        tl_data = read_yaml(tl_path)
+        if not isinstance(tl_data, dict):
+            raise ConfigError.one(tl_path, "", "expected a mapping with `tasks:` (and optional `defaults:`, `orders:`)")
+        data = {**data, "tasklist": tl_data}
+        tasklist_file = str(tl_path)
+    for item in overrides:
+        apply_override(data, *parse_override(item))
+    return data, Sources(str(path), tasklist_file)
+
+
+def validate(data: dict[str, Any], sources: Sources, base_dir: Path | None = None) -> ExperimentConfig:
+    base = base_dir or Path(sources.tasklist or sources.experiment).parent
+    issues: list[Issue] = []
+    if "approach" in data:
+        data = {**data, "approach": _approach_params(data["approach"], sources, issues)}
+    try:
+        cfg = ExperimentConfig.model_validate(data, context={"base_dir": str(base)})
+    except ValidationError as e:
+        issues.extend(_issues(e, data, sources))
+    if issues:
+        raise ConfigError(issues)
+    return cfg
+
+
+def _approach_params(block: Any, sources: Sources, issues: list[Issue]) -> Any:
+    """Validate each approach's own Params block here, where the key path can be kept exact."""
+    from clsweep.approaches import APPROACHES
+
+    if not isinstance(block, dict) or "params" in block:
+        return block
+    out: dict[str, Any] = {}
+    for key, value in block.items():
+        if key == "name" or key not in APPROACHES:
+            out[key] = value  # pydantic reports unknown names with the valid ones
+            continue
+        if value is not None and not isinstance(value, dict):
+            issues.append(Issue(sources.experiment, f"approach.{key}", f"expected a mapping of {key} parameters"))
+            continue
+        try:
+            out[key] = APPROACHES.get(key).Params.model_validate(value or {})
+        except ValidationError as e:
+            issues.extend(_issues(e, {}, sources, prefix=["approach", key]))
+    return out
+
+
+def load_experiment(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    raw, sources = load_raw(Path(path), overrides)
+    return validate(raw, sources)
+
+
+# ------------------------------------------------------------------------------------- error messages
+
+
+def _dotted(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _clean_loc(loc: Sequence[Any]) -> list[Any]:
+    # Pydantic adds union-member and discriminator tags (e.g. 'files', 'function-after[...]') to locations.
+    drop = ("function-", "list[", "dict[", "tuple[", "literal[", "RandomOrderings", "int", "float", "str")
+    kinds = ("hub", "files", "conll", "synthetic")  # the source union's discriminator tags
+    return [p for i, p in enumerate(loc) if not (isinstance(p, str) and p.startswith(drop))
+            and not (i > 0 and loc[i - 1] == "source" and p in kinds)]
+
+
+def _issues(err: ValidationError, data: dict[str, Any], sources: Sources, prefix: Sequence[Any] = ()) -> list[Issue]:
+    issues: list[Issue] = []
+    seen: set[str] = set()
+    for e in err.errors(include_url=False):
+        loc = [*prefix, *_clean_loc(e["loc"])]
+        if loc[:1] == ["approach"] and len(loc) >= 2 and loc[1] == "params":
+            loc = ["approach", *loc[2:]]
+        path = _dotted(loc)
+        msg = _message(e, loc, data)
+        if path in seen:  # one message per key: union members repeat the same complaint
+            continue
+        seen.add(path)
+        file, inner = sources.locate(path)
+        issues.append(Issue(file, inner, msg))
+    return issues
+
+
+def _message(e: Any, loc: list[Any], data: dict[str, Any]) -> str:
+    kind = e["type"]
+    if kind == "extra_forbidden":
+        valid = _valid_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown key '{loc[-1]}'{hint}; valid keys: {', '.join(valid)}"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(e["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    if kind not in ("value_error",) and "input" in e and not isinstance(e["input"], dict):
+        msg += f" (got {e['input']!r})"
+    return msg
+
+
+def _valid_keys(loc: list[Any]) -> list[str]:
+    """Field names of the model found at `loc`, for 'did you mean' hints on unknown keys."""
+    from clsweep.tasks import spec
+
+    model: Any = ExperimentConfig
+    for part in loc:
+        if model is Tasklist and part == "tasks":
+            return _source_or_task_keys(loc, spec)
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            break
+        model = field.annotation
+    if loc[:1] == ["approach"]:
+        return _approach_keys(loc)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return sorted(model.model_fields)
+    return []
+
+
+def _source_or_task_keys(loc: list[Any], spec: Any) -> list[str]:
+    if "source" in loc:
+        keys: set[str] = set()
+        for cls in (spec.HubSource, spec.FilesSource, spec.ConllSource, spec.SyntheticSource):
+            keys |= set(cls.model_fields)
+        return sorted(keys)
+    return sorted(k for k in spec.TaskSpec.model_fields if k != "name")
+
+
+def _approach_keys(loc: list[Any]) -> list[str]:
+    from clsweep.approaches import APPROACHES
+
+    if len(loc) >= 2 and loc[1] in APPROACHES:
+        # The names users write: `lambda`, not the Python field `lam`.
+        return sorted(f.alias or n for n, f in APPROACHES.get(loc[1]).Params.model_fields.items())
+    return ["name", *APPROACHES.names()]

@@ -1,0 +1,56 @@
+"""Killing the sweep's driver mid-sweep loses nothing: `clsweep run --resume` finishes without rerunning."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def _results(exp: Path) -> dict[Path, tuple[int, str]]:
+    return {p: (p.stat().st_mtime_ns, p.read_text()) for p in exp.glob("*/run-*/result.json")}
+
+
+def _clsweep(*args: str, **kw: Any) -> subprocess.Popen[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAY_ADDRESS": ""}
+    return subprocess.Popen([sys.executable, "-m", "clsweep", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, **kw)
+
+
+def test_killed_driver_resumes_without_rerunning(tmp_path: Path, sweep_raw: Any) -> None:
+    raw = sweep_raw(orderings="given", seeds=[0, 1, 2, 3])
+    raw["run"]["max_concurrent_trials"] = 1  # one trial at a time, so the kill lands mid-sweep
+    exp_file = tmp_path / "exp.yaml"
+    exp_file.write_text(yaml.safe_dump(raw))
+    exp = Path(raw["run"]["storage_path"]) / "exp"
+    proc = _clsweep("run", str(exp_file))
+    deadline = time.monotonic() + 240
+    while not _results(exp) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert proc.poll() is None, proc.communicate()[0]
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and everything it started, without warning
+    proc.wait()
+    before = _results(exp)
+    assert 1 <= len(before) < 4
+    assert json.loads((exp / "sweep.json").read_text())["state"] == "running"
+
+    again = _clsweep("run", str(exp_file))  # without --resume: refuses, starts nothing
+    out, _ = again.communicate(timeout=120)
+    assert again.returncode == 2 and "--resume" in out and "Traceback" not in out
+
+    resumed = _clsweep("run", str(exp_file), "--resume")
+    out, _ = resumed.communicate(timeout=400)
+    assert resumed.returncode == 0, out
+    after = _results(exp)
+    assert len(after) == 4
+    for path, stamp in before.items():
+        assert after[path] == stamp  # finished trials were not rerun
+    assert json.loads((exp / "sweep.json").read_text())["state"] == "complete"
+    assert (exp / "summary.csv").is_file()
