@@ -45,14 +45,12 @@ class HubSource(Strict):
         return v
 
 
-class FilesSource(Strict):
-    """Local csv/tsv/json/jsonl/parquet files, one per split, read with `datasets`."""
+class _SplitFiles(Strict):
+    """One local file per split; dev and test are carved from train when absent."""
 
-    kind: Literal["files"]
     train: str
     dev: str | None = None
     test: str | None = None
-    format: Literal["auto", "csv", "tsv", "json", "jsonl", "parquet"] = "auto"
 
     @field_validator("train", "dev", "test")
     @classmethod
@@ -61,6 +59,13 @@ class FilesSource(Strict):
 
     def paths(self) -> dict[str, str]:
         return {s: p for s, p in (("train", self.train), ("dev", self.dev), ("test", self.test)) if p}
+
+
+class FilesSource(_SplitFiles):
+    """Local csv/tsv/json/jsonl/parquet files, one per split, read with `datasets`."""
+
+    kind: Literal["files"]
+    format: Literal["auto", "csv", "tsv", "json", "jsonl", "parquet"] = "auto"
 
     def file_format(self, path: str) -> str:
         if self.format != "auto":
@@ -71,24 +76,13 @@ class FilesSource(Strict):
         return suffix
 
 
-class ConllSource(Strict):
+class ConllSource(_SplitFiles):
     """CoNLL-style column files: one token per line, blank lines between sentences."""
 
     kind: Literal["conll"]
-    train: str
-    dev: str | None = None
-    test: str | None = None
     token_column: int = 0
     tag_column: int = -1
     separator: str | None = None  # None splits on any whitespace
-
-    @field_validator("train", "dev", "test")
-    @classmethod
-    def _abs(cls, v: str | None, info: ValidationInfo) -> str | None:
-        return None if v is None else _resolve(v, info)
-
-    def paths(self) -> dict[str, str]:
-        return {s: p for s, p in (("train", self.train), ("dev", self.dev), ("test", self.test)) if p}
 
 
 class SyntheticSource(Strict):
