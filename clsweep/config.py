@@ -189,6 +189,18 @@ class SearchConfig(Strict):
             raise ValueError("list at least one seed")
         return v
 
+    @model_validator(mode="after")
+    def _dev_metric(self) -> SearchConfig:
+        # Selection uses dev, never test: a sweep that picks on test scores reports an optimistic number.
+        known = ("dev_acc", "dev_avg_seen", "dev_forgetting")
+        if self.metric not in known and not self.metric.startswith("dev/"):
+            hint = " (select on dev; test scores are for reporting)" if self.metric.startswith("test") else ""
+            raise ValueError(f"search.metric '{self.metric}' is not a dev metric{hint}; "
+                             f"valid: {', '.join(known)}, dev/<task>")
+        if "forgetting" in self.metric and self.mode == "max":
+            raise ValueError("search.metric dev_forgetting is minimised: set search.mode: min")
+        return self
+
     @field_validator("space")
     @classmethod
     def _space_keys(cls, v: dict[str, Distribution]) -> dict[str, Distribution]:

@@ -82,3 +82,14 @@ def test_seeds_and_explicit_orderings_must_not_be_empty(exp: Path) -> None:
         load_experiment(exp, ["search.orderings=[]"])
     cfg = load_experiment(exp, ["search.seeds=[3]", "search.orderings=[[sentiment, topic]]"])
     assert cfg.search.seeds == [3] and cfg.search.orderings == [["sentiment", "topic"]]
+
+
+def test_sweeps_select_on_dev_never_on_test(tmp_path: Path) -> None:
+    from clsweep.config import SearchConfig
+
+    assert SearchConfig(metric="dev/topic").metric == "dev/topic"
+    with pytest.raises(ValueError, match="select on dev"):
+        SearchConfig(metric="test_acc")
+    with pytest.raises(ValueError, match="mode: min"):
+        SearchConfig(metric="dev_forgetting")
+    assert SearchConfig(metric="dev_forgetting", mode="min").mode == "min"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from clsweep.analysis.aggregate import format_table, order_disparity_table, summarize, t_critical, write_summary
 from clsweep.analysis.collect import find_results, load_results, load_runs, load_task_scores
+from clsweep.analysis.report import sweep_summary
 
 __all__ = [
     "find_results",
@@ -13,6 +14,7 @@ __all__ = [
     "load_task_scores",
     "order_disparity_table",
     "summarize",
+    "sweep_summary",
     "t_critical",
     "write_summary",
 ]

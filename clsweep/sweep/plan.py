@@ -6,7 +6,7 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,6 +195,16 @@ def _config_ids(configs: list[Config], dims: list[Dim]) -> list[str]:
         taken.add(safe_name(cid))
         ids.append(cid)
     return ids
+
+
+def sampled_config_id(approach: str, overrides: Mapping[str, Any]) -> str:
+    """A readable id for a configuration a searcher sampled: '<approach> lambda=1762 lr=0.001326'."""
+    parts = [approach]
+    for key, value in sorted(overrides.items(), key=lambda kv: kv[0].rsplit(".", 1)[-1]):
+        if key != "approach.name":
+            shown = f"{value:.4g}" if isinstance(value, float) else _fmt(value)
+            parts.append(f"{key.rsplit('.', 1)[-1] if key.startswith('approach.') else key}={shown}")
+    return " ".join(parts)
 
 
 def _json(value: Any) -> str:

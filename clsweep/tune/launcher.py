@@ -24,7 +24,7 @@ from clsweep.tune import resources as res
 from clsweep.tune.progress import SweepProgress
 from clsweep.tune.trainable import ExtraCallbacks, continual_trial
 
-STATUS_FILE, SUMMARY_FILE = "sweep.json", "summary.csv"
+STATUS_FILE = "sweep.json"
 
 
 @dataclasses.dataclass
@@ -144,6 +144,8 @@ def build_tuner(cfg: ExperimentConfig, plan: SweepPlan, exp: Path, trial_res: di
         metric=s.metric, mode=s.mode, num_samples=plan.num_samples if optuna else 1,
         search_alg=_optuna_search(plan, s.metric, s.mode) if optuna else None,
         scheduler=_scheduler(cfg, plan, opts.log), max_concurrent_trials=cfg.run.max_concurrent_trials,
+        # reuse_actors=True lost results in Ray 2.60: a reused function-trainable actor wrote into the
+        # previous trial's directory. Fresh workers cost an import per trial (BENCHMARKS.md).
         reuse_actors=False, trial_name_creator=_trial_name, trial_dirname_creator=_trial_name,
     )
     run_config = tune.RunConfig(
@@ -161,26 +163,17 @@ def _trial_dict(t: Any) -> dict[str, Any]:
     return d
 
 
-def summarise(exp: Path, log: Callable[[str], None]) -> Any:
-    from clsweep.analysis.aggregate import format_table, summarize, write_summary
-    from clsweep.analysis.collect import load_runs
+def summarise(exp: Path) -> None:
+    from clsweep.analysis.report import sweep_summary
 
-    runs = load_runs(exp)
-    if runs.empty:
-        log("no finished runs to summarise")
-        return runs
-    summary = summarize(runs)
-    write_summary(summary, exp / SUMMARY_FILE)
-    print(format_table(summary))
-    print(f"{len(runs)} run(s); summary written to {exp / SUMMARY_FILE}")
-    return summary
+    print(sweep_summary(exp)[1])
 
 
 def run_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, opts: SweepOptions) -> int:
     exp = experiment_dir(cfg, opts.name)
     if check_state(cfg, exp, opts):
         opts.log(f"sweep '{opts.name}' at {exp} is already complete; showing its summary (nothing rerun)")
-        summarise(exp, opts.log)
+        summarise(exp)
         return 0
     prepare_data(cfg, plan, sources, opts.log)  # data errors stop us before Ray starts
     started = _init_ray(opts)
@@ -194,7 +187,7 @@ def run_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, o
         errors = sum(1 for i in range(len(grid)) if grid[i].error is not None)
         write_json_atomic(exp / STATUS_FILE, {**state, "state": "complete" if errors == 0 else "errored",
                                               "errored_trials": errors})
-        summarise(exp, opts.log)
+        summarise(exp)
         if errors:
             opts.log(f"{errors} trial(s) failed; `clsweep run ... --resume` retries them")
         return 1 if errors else 0

@@ -16,6 +16,7 @@ from ray import tune
 
 from clsweep.config import ExperimentConfig
 from clsweep.io import write_json_atomic
+from clsweep.sweep.plan import sampled_config_id
 from clsweep.sweep.space import apply_overrides
 from clsweep.training.callbacks import Callback
 from clsweep.training.run import CHECKPOINTS, CONFIG_FILE, RESULT_FILE, run_experiment
@@ -25,14 +26,15 @@ RESERVED = ("trial",)  # keys of a grid trial's config that are not config overr
 ExtraCallbacks = Callable[[int], Sequence[Callback]]
 
 
-def trial_overrides(config: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]] | None, dict[str, Any]]:
+def trial_overrides(config: dict[str, Any], base_approach: str
+                    ) -> tuple[dict[str, Any], list[dict[str, Any]] | None, dict[str, Any]]:
     """(overrides, runs or None, annotations) from a grid trial's {"trial": ...} or Optuna's flat suggestion."""
     if "trial" in config:
         trial = config["trial"]
         return dict(trial["overrides"]), list(trial["runs"]), {"config_id": trial["config_id"]}
     overrides = {k: v for k, v in config.items() if k not in RESERVED}
-    cid = " ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
-    return overrides, None, {"config_id": cid or "base"}
+    approach = str(overrides.get("approach.name", base_approach))
+    return overrides, None, {"config_id": sampled_config_id(approach, overrides)}
 
 
 def _restore(trial_dir: Path) -> tuple[int, list[dict[str, float]]]:
@@ -51,7 +53,7 @@ def _restore(trial_dir: Path) -> tuple[int, list[dict[str, float]]]:
 
 def continual_trial(config: dict[str, Any], base: dict[str, Any], runs: list[dict[str, Any]],
                     extra_callbacks: ExtraCallbacks | None = None) -> None:
-    overrides, own_runs, notes = trial_overrides(config)
+    overrides, own_runs, notes = trial_overrides(config, base["approach"]["name"])
     runs = own_runs or runs
     base_cfg = apply_overrides(base, overrides)
     trial_dir = Path(tune.get_context().get_trial_dir())

@@ -122,3 +122,14 @@ def test_write_summary_round_trip(root: Path, tmp_path: Path) -> None:
     back = pd.read_csv(out)
     assert list(back.columns) == list(s.columns)
     pd.testing.assert_frame_equal(back, s, check_dtype=False)
+
+
+def test_sweep_summary_writes_csv_with_order_disparity(root: Path) -> None:
+    from clsweep.analysis import sweep_summary
+
+    summary, text = sweep_summary(root)
+    saved = pd.read_csv(root / "summary.csv")
+    assert list(saved["config_id"]) == ["ewc", "ft"]
+    opd = order_disparity_table(load_task_scores(root)).set_index("config_id")
+    assert saved.set_index("config_id")["aopd"].to_dict() == pytest.approx(opd["aopd"].to_dict())
+    assert "order disparity" in text and "12 run(s)" in text

@@ -162,3 +162,11 @@ def test_grid_refuses_num_samples_and_no_seeds() -> None:
 def test_importing_sweep_does_not_import_ray() -> None:
     code = "import sys, clsweep.sweep\nassert not [m for m in sys.modules if m.split('.')[0] == 'ray']"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_sampled_config_ids_are_short_and_readable() -> None:
+    from clsweep.sweep.plan import sampled_config_id
+
+    cid = sampled_config_id("ewc", {"approach.ewc.lambda": 1761.3763016070661, "train.lr": 0.0013262481883797377})
+    assert cid == "ewc lambda=1761 train.lr=0.001326"
+    assert sampled_config_id("finetune", {"approach.name": "finetune"}) == "finetune"
