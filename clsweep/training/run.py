@@ -65,6 +65,20 @@ def prepare(cfg: ExperimentConfig, sources: Sources | None = None, log: Callable
     return tokenizer, prepare_tasks(cfg, tokenizer, sources, log=log, cache_only=cache_only)
 
 
+def _observers(cfg: ExperimentConfig, out: Path, primary: dict[str, str], device: torch.device,
+               progress: bool) -> tuple[list[Callback], GpuMonitor | None]:
+    """The built-in observers: terminal progress, TensorBoard curves, GPU sampling on CUDA."""
+    cbs: list[Callback] = [Progress(primary, split=cfg.eval.split)] if progress else []
+    if cfg.run.tensorboard:
+        from clsweep.observe.tensorboard import TensorBoardCallback
+
+        cbs.append(TensorBoardCallback(out / "tb", primary))
+    gpu = GpuMonitor() if device.type == "cuda" else None
+    if gpu is not None:
+        cbs.append(gpu)
+    return cbs, gpu
+
+
 def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, sources: Sources | None = None,
                    callbacks: Sequence[Callback] = (), log: Callable[[str], None] = print,
                    progress: bool = True, cache_only: bool = False,
@@ -95,15 +109,10 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     elif not resume:
         write_json_atomic(out / CONFIG_FILE, cfg.to_dict())
     primary = {t: tasks[t].metric_names[0] for t in order}
-    cbs: list[Callback] = [Progress(primary, split=cfg.eval.split)] if progress else []
-    if cfg.run.tensorboard:
-        from clsweep.observe.tensorboard import TensorBoardCallback
-
-        cbs.append(TensorBoardCallback(out / "tb", primary))
-    gpu = GpuMonitor() if device.type == "cuda" else None
-    if gpu is not None:
-        cbs.append(gpu)
-    trainer = ContinualTrainer(cfg, tasks, model, approach, device, tokenizer.pad_token_id,
+    cbs, gpu = _observers(cfg, out, primary, device, progress)
+    # Any id works for padding (the attention mask hides it); some tokenizers (GPT-2) define none.
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    trainer = ContinualTrainer(cfg, tasks, model, approach, device, pad_id,
                                [*cbs, *callbacks], checkpoint_dir=out / CHECKPOINTS)
     t_train = time.perf_counter()
     state = trainer.run(order, state)

@@ -133,3 +133,4 @@ def test_sweep_summary_writes_csv_with_order_disparity(root: Path) -> None:
     opd = order_disparity_table(load_task_scores(root)).set_index("config_id")
     assert saved.set_index("config_id")["aopd"].to_dict() == pytest.approx(opd["aopd"].to_dict())
     assert "order disparity" in text and "12 run(s)" in text
+    assert list(summary.columns) == list(saved.columns)
