@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from clsweep.errors import ConfigError, Issue, Sources
 from clsweep.registry import UnknownNameError
@@ -244,10 +244,16 @@ class ExperimentConfig(Strict):
     resources: ResourcesConfig = ResourcesConfig()
     run: RunConfig = RunConfig()
 
+    @field_validator("order")
+    @classmethod
+    def _order_tasks(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        tasklist = info.data.get("tasklist")  # validated first: it is declared before `order`
+        if v is not None and tasklist is not None:
+            check_order(v, list(tasklist.tasks))
+        return v
+
     @model_validator(mode="after")
     def _order_known(self) -> ExperimentConfig:
-        if self.order is not None:
-            check_order(self.order, list(self.tasklist.tasks))
         search = self.search.orderings
         if isinstance(search, list) and search and isinstance(search[0], list):
             for i, o in enumerate(search):
