@@ -1,4 +1,4 @@
-"""The `clsweep` command line: validate configs, train one continual run (and, later, sweep)."""
+"""The `clsweep` command line: validate configs, train one run, sweep on Ray Tune, analyze results."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--address", help="attach to a running Ray cluster (default: $RAY_ADDRESS, else a local Ray)")
     r.add_argument("--dashboard", action="store_true", help="start the Ray dashboard on 127.0.0.1 and print its URL")
     r.add_argument("--dry-run", action="store_true", help="print the trial plan; start nothing")
+    a = sub.add_parser("analyze", help="summary table, summary.csv and plots of the finished runs below DIR")
+    a.add_argument("dir", type=Path, metavar="DIR", help="a sweep folder or any folder of `clsweep train` runs")
     return p
 
 
@@ -84,7 +87,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = run_experiment(cfg, out, resume=bool(args.resume), sources=sources,
                             log=lambda m: print(m, file=sys.stderr), progress=not args.quiet)
     _print_summary(result, out)
+    _plot_run(result, out)
     return 0
+
+
+def _plot_run(result: dict[str, Any], out: Path) -> None:
+    try:
+        from clsweep.analysis.plots import plot_matrix  # pandas and matplotlib load only once a run is done
+
+        print(f"wrote {plot_matrix(result, out / 'matrix.png')}")
+    except Exception as err:  # the run is complete and saved; a missing picture must not fail it
+        print(f"warning: no matrix plot: {type(err).__name__}: {err}", file=sys.stderr)
 
 
 def _print_summary(result: dict[str, Any], out: Path) -> None:
@@ -108,6 +121,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     opts = SweepOptions(name=cfg.run.name or args.experiment.stem, file=str(args.experiment), resume=args.resume,
                         address=args.address, dashboard=args.dashboard)
     return run_sweep(cfg, plan, sources, opts)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        print(f"error: {folder}: not a folder", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from clsweep.analysis.report import sweep_summary  # pandas and matplotlib load only when analysing
+
+    with warnings.catch_warnings(record=True) as caught:  # skipped files: one line each, not a warning dump
+        warnings.simplefilter("always")
+        summary, text = sweep_summary(folder)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if summary.empty:
+        print(f"error: {folder}: no finished runs (no readable result.json below it)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(text)
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -140,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = _parser().parse_args(argv)
     try:
-        commands = {"train": cmd_train, "validate": cmd_validate, "run": cmd_run}
+        commands = {"train": cmd_train, "validate": cmd_validate, "run": cmd_run, "analyze": cmd_analyze}
         return int(commands[args.command](args))
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)

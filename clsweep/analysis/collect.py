@@ -72,7 +72,8 @@ def identity(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "config_id": str(sweep.get("config_id", data["approach"])),
         "approach": data["approach"],
-        "order_id": str(sweep.get("order_id", "given")),
+        # Plain `clsweep train` runs carry no sweep id: the order itself tells their orderings apart.
+        "order_id": str(sweep.get("order_id", ">".join(tasks))),
         "order": ">".join(tasks),
         "seed": data["seed"],
         "trial_id": sweep.get("trial_id"),

@@ -96,7 +96,7 @@ def test_plain_train_run_defaults(tmp_path: Path) -> None:
     data = result(["x", "y"], [[0.5, 0.1], [0.4, 0.7]], 3, "finetune", sweep=None)
     (tmp_path / "result.json").write_text(json.dumps(data))
     row = load_runs(tmp_path).iloc[0]
-    assert (row["config_id"], row["order_id"], row["order"], row["seed"]) == ("finetune", "given", "x>y", 3)
+    assert (row["config_id"], row["order_id"], row["order"], row["seed"]) == ("finetune", "x>y", "x>y", 3)
 
 
 def test_corrupt_and_partial_files_are_skipped_with_a_warning(sweep_root: Path) -> None:
