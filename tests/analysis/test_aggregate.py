@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
+from results_factory import write_results  # tests/analysis is on sys.path (no __init__.py)
 
 from clsweep.analysis import (
     format_table,
@@ -19,7 +18,6 @@ from clsweep.analysis import (
     t_critical,
     write_summary,
 )
-from clsweep.metrics.matrix import summarize as matrix_metrics
 
 ORDERS = {"o1": ["a", "b", "c"], "o2": ["b", "c", "a"], "o3": ["c", "a", "b"]}
 # Seed-0 test matrices in training order; seed 1 adds 0.02 to every score.
@@ -33,20 +31,8 @@ MATRICES = {
 }
 
 
-def write_sweep(root: Path) -> None:
-    for (config, order_id), matrix in MATRICES.items():
-        for seed in (0, 1):
-            test = [[v + 0.02 * seed for v in row] for row in matrix]
-            initial = [0.1, 0.1, 0.1]
-            data: dict[str, Any] = {
-                "tasks": ORDERS[order_id], "seed": seed, "approach": config, "matrix": test, "initial": initial,
-                "matrix_dev": test, "initial_dev": initial, "metrics": matrix_metrics(test, initial),
-                "metrics_dev": matrix_metrics(test, initial),
-                "sweep": {"config_id": config, "overrides": {}, "order_id": order_id, "trial_id": "t"},
-            }
-            path = root / f"{config}-{order_id}-{seed}" / "result.json"
-            path.parent.mkdir(parents=True)
-            path.write_text(json.dumps(data))
+def write_sweep(root: Path) -> Path:
+    return write_results(root, ORDERS, MATRICES)
 
 
 @pytest.fixture

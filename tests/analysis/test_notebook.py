@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from results_factory import write_results  # tests/analysis is on sys.path (no __init__.py)
 
 from clsweep.metrics.matrix import DEFINITIONS
-from clsweep.metrics.matrix import summarize as matrix_metrics
 
 NOTEBOOK = Path(__file__).parents[2] / "analysis" / "sweep_report.ipynb"
 SWEEP_LINE = 'SWEEP = "runs/ewc"'
@@ -29,20 +29,7 @@ MATRICES = {
 
 
 def write_sweep(root: Path) -> Path:
-    for (config, order_id), matrix in MATRICES.items():
-        for seed in (0, 1):
-            test = [[v + 0.02 * seed for v in row] for row in matrix]
-            initial = [0.1, 0.1, 0.1]
-            data: dict[str, Any] = {
-                "tasks": ORDERS[order_id], "seed": seed, "approach": config, "matrix": test, "initial": initial,
-                "matrix_dev": test, "initial_dev": initial, "metrics": matrix_metrics(test, initial),
-                "metrics_dev": matrix_metrics(test, initial),
-                "sweep": {"config_id": config, "overrides": {}, "order_id": order_id, "trial_id": "t"},
-            }
-            path = root / f"{config}-{order_id}-{seed}" / "result.json"
-            path.parent.mkdir(parents=True)
-            path.write_text(json.dumps(data))
-    return root
+    return write_results(root, ORDERS, MATRICES)
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
-import json
 import struct
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from results_factory import make_result as factory_result
+from results_factory import write_results  # tests/analysis is on sys.path (no __init__.py)
 
 from clsweep.analysis import (
     final_scores_table,
@@ -21,7 +22,6 @@ from clsweep.analysis import (
     sweep_plots,
 )
 from clsweep.cli import _plot_run, main
-from clsweep.metrics.matrix import summarize as matrix_metrics
 
 EWC = "ewc lambda=500"  # a space and '=': the file name must be made safe
 ORDERS = {"o1": ["a", "b", "c"], "o2": ["c", "a", "b"], "o3": ["b", "c", "a"]}
@@ -38,28 +38,13 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def make_result(config: str, order_id: str, seed: int, sweep: bool = True) -> dict[str, Any]:
-    test = [[v + 0.04 * seed for v in row] for row in MATRICES[config, order_id]]
-    initial = [0.1, 0.1, 0.1]
-    data: dict[str, Any] = {
-        "order": ORDERS[order_id], "tasks": ORDERS[order_id], "seed": seed, "approach": config.split()[0],
-        "eval_split": "test", "primary_metric": dict.fromkeys(ORDERS[order_id], "accuracy"),
-        "matrix": test, "initial": initial, "matrix_dev": test, "initial_dev": initial,
-        "metrics": matrix_metrics(test, initial), "metrics_dev": matrix_metrics(test, initial),
-    }
-    if sweep:
-        data["sweep"] = {"config_id": config, "overrides": {}, "order_id": order_id, "trial_id": "t"}
-    return data
+    return factory_result(ORDERS[order_id], MATRICES[config, order_id], seed, config, order_id, 0.04, sweep)
 
 
 def write_runs(root: Path, orders: tuple[str, ...] = ("o1", "o2", "o3"), sweep: bool = True,
                configs: tuple[str, ...] = ("ft", EWC)) -> Path:
-    for config in configs:
-        for order_id in orders:
-            for seed in (0, 1):
-                path = root / f"{config.split()[0]}-{order_id}-{seed}" / "result.json"
-                path.parent.mkdir(parents=True)
-                path.write_text(json.dumps(make_result(config, order_id, seed, sweep)))
-    return root
+    chosen = {(c, o): MATRICES[c, o] for c in configs for o in orders}
+    return write_results(root, ORDERS, chosen, bump=0.04, sweep=sweep)
 
 
 @pytest.fixture
