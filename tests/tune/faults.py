@@ -6,12 +6,11 @@ import os
 import time
 from pathlib import Path
 
-from clsweep.training.callbacks import Callback
-from clsweep.training.state import RunState
+from clsweep.training.callbacks import Callback, StepInfo
 
 
 class CrashOnce(Callback):
-    """Kills the worker process right after the second task boundary, the first time only."""
+    """Kills the worker process in the middle of the third task, the first time only."""
 
     def __init__(self, marker: Path) -> None:
         self.marker = marker
@@ -20,10 +19,10 @@ class CrashOnce(Callback):
         with (self.marker.parent / "starts.txt").open("a") as f:
             f.write(f"{position}\n")
 
-    def on_task_end(self, position: int, task: str, state: RunState, checkpoint: Path | None) -> None:
-        if position == 1 and not self.marker.exists():
+    def on_step(self, info: StepInfo) -> None:
+        if info.position == 2 and not self.marker.exists():
             self.marker.write_text("crashed")
-            time.sleep(0.5)  # let Tune persist the checkpoint this boundary just reported
+            time.sleep(1.0)  # the boundary after task 2 was reported a whole task ago; be generous anyway
             os._exit(1)
 
 

@@ -80,9 +80,9 @@ def test_killed_worker_resumes_from_task_checkpoint(tmp_path: Path, sweep_raw: A
     code, exp = _sweep(raw, tmp_path, "crash", extra_callbacks=lambda i: [CrashOnce(marker)])
     assert code == 0 and marker.exists()
     (result,) = _results(exp).values()
-    # Task positions 0 and 1 ran once; after the crash the retry began at position 2, not from scratch.
+    # Positions 0 and 1 ran once; the crash hit position 2 mid-task and the retry began there, not from scratch.
     starts = (tmp_path / "starts.txt").read_text().split()
-    assert starts == ["0", "1", "2"]
+    assert starts == ["0", "1", "2", "2"]
     cfg = _cfg(raw, tmp_path)
     reference = run_experiment(cfg, tmp_path / "reference", progress=False, log=lambda m: None)
     assert result["matrix"] == reference["matrix"]
