@@ -109,7 +109,7 @@ CASES = [
          tl=f"tasks:\n  topic: {{source: {{{SYN}, task: topic, taks: topic}}}}\n"),
     Case("unknown-metric", "tl", "tasks.topic.metrics", ("unknown metric 'acuracy'", "did you mean 'accuracy'"),
          tl=f"tasks:\n  topic: {{metrics: [acuracy], source: {{{SYN}, task: topic}}}}\n"),
-    Case("metric-wrong-task-type", "tl", "tasks.topic", ("entity_f1 do not apply to sequence tasks", "valid:"),
+    Case("metric-wrong-task-type", "tl", "tasks.topic.metrics", ("entity_f1 do not apply to sequence tasks", "valid:"),
          tl=f"tasks:\n  topic: {{metrics: [entity_f1], source: {{{SYN}, task: topic}}}}\n"),
     Case("task-without-source", "tl", "tasks.topic.source", ("required key is missing",),
          tl="tasks:\n  topic: {type: sequence}\n"),

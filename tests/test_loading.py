@@ -93,3 +93,15 @@ def test_sweeps_select_on_dev_never_on_test(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="mode: min"):
         SearchConfig(metric="dev_forgetting")
     assert SearchConfig(metric="dev_forgetting", mode="min").mode == "min"
+
+
+def test_hub_source_local_folder_is_relative_to_the_yaml(tmp_path: Path) -> None:
+    (tmp_path / "data" / "mine").mkdir(parents=True)
+    (tmp_path / "exp.yaml").write_text(
+        "tasklist:\n  tasks:\n"
+        "    a: {source: {kind: hub, name: data/mine}}\n"
+        "    b: {source: {kind: hub, name: ./elsewhere}}\n"
+        "    c: {source: {kind: hub, name: glue, config: sst2}}\n")
+    cfg = load_experiment(tmp_path / "exp.yaml")
+    names = {t: cfg.task(t).source.name for t in "abc"}  # type: ignore[union-attr]
+    assert names == {"a": str(tmp_path / "data" / "mine"), "b": str(tmp_path / "elsewhere"), "c": "glue"}

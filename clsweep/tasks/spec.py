@@ -37,6 +37,17 @@ class HubSource(Strict):
     )
     trust_remote_code: bool = False
 
+    @field_validator("name")
+    @classmethod
+    def _local_name(cls, v: str, info: ValidationInfo) -> str:
+        # A local dataset folder is named relative to the YAML, like every other path; a hub id
+        # ("glue") stays as it is unless such a folder really sits next to the YAML.
+        base = (info.context or {}).get("base_dir")
+        explicit = v.startswith(("./", "../", "~", "/"))
+        if explicit or (base is not None and (Path(base) / v).exists()):
+            return _resolve(v, info)
+        return v
+
     @field_validator("splits")
     @classmethod
     def _needs_train(cls, v: dict[str, str]) -> dict[str, str]:
@@ -154,8 +165,8 @@ class TaskSpec(Strict):
 
     @field_validator("metrics")
     @classmethod
-    def _known_metrics(cls, v: list[str] | None) -> list[str] | None:
-        from clsweep.metrics.task_metrics import TASK_METRICS
+    def _known_metrics(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        from clsweep.metrics.task_metrics import TASK_METRICS, metrics_for
 
         if v is not None:
             if not v:
@@ -163,16 +174,16 @@ class TaskSpec(Strict):
             for name in v:
                 if name not in TASK_METRICS:
                     raise ValueError(str(UnknownNameError("metric", name, TASK_METRICS.names())))
+            task_type = str(info.data.get("type"))  # declared before `metrics`, so already validated
+            valid = metrics_for(task_type) if task_type in TASK_TYPES else None
+            bad = [m for m in v if valid is not None and m not in valid]
+            if bad and valid is not None:
+                raise ValueError(f"metric(s) {', '.join(bad)} do not apply to {task_type} tasks; "
+                                 f"valid: {', '.join(valid)}")
         return v
 
     @model_validator(mode="after")
-    def _metrics_fit_type(self) -> TaskSpec:
-        from clsweep.metrics.task_metrics import metrics_for
-
-        valid = metrics_for(self.type)
-        bad = [m for m in self.metrics or [] if m not in valid]
-        if bad:
-            raise ValueError(f"metric(s) {', '.join(bad)} do not apply to {self.type} tasks; valid: {', '.join(valid)}")
+    def _fits_type(self) -> TaskSpec:
         if self.type == "token" and self.text_pair_column:
             raise ValueError("token tasks take one token column; text_pair_column is for sequence tasks")
         if isinstance(self.source, ConllSource) and self.type != "token":
