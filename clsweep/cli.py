@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import sys
 import time
@@ -42,8 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--address", help="attach to a running Ray cluster (default: $RAY_ADDRESS, else a local Ray)")
     r.add_argument("--dashboard", action="store_true", help="start the Ray dashboard on 127.0.0.1 and print its URL")
     r.add_argument("--dry-run", action="store_true", help="print the trial plan; start nothing")
-    a = sub.add_parser("analyze", help="summary table, summary.csv and plots of the finished runs below DIR")
-    a.add_argument("dir", type=Path, metavar="DIR", help="a sweep folder or any folder of `clsweep train` runs")
+    a = sub.add_parser("analyze", help="statistics, CSV tables, figures and an HTML report of the runs below DIR...")
+    a.add_argument("dirs", nargs="+", metavar="DIR",
+                   help="sweep folders, folders of `clsweep train` runs, result.json files or quoted globs")
+    a.add_argument("--out", type=Path, help="where to write (default: DIR when there is one DIR)")
     return p
 
 
@@ -124,19 +127,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    folder = Path(args.dir)
-    if not folder.is_dir():
-        print(f"error: {folder}: not a folder", file=sys.stderr)
+    missing = [d for d in args.dirs if not glob.has_magic(d) and not Path(d).exists()]
+    if missing:
+        print(f"error: {', '.join(missing)}: no such folder or file", file=sys.stderr)
         return EXIT_BAD_INPUT
-    from clsweep.analysis.report import sweep_summary  # pandas and matplotlib load only when analysing
+    out = args.out or (Path(args.dirs[0]) if len(args.dirs) == 1 and Path(args.dirs[0]).is_dir() else None)
+    if out is None:
+        print("error: several folders, a file or a glob to analyse: say where to write with --out DIR", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from clsweep.analysis.report import analyze  # pandas and matplotlib load only when analysing
 
     with warnings.catch_warnings(record=True) as caught:  # skipped files: one line each, not a warning dump
         warnings.simplefilter("always")
-        summary, text = sweep_summary(folder)
+        study, text = analyze(args.dirs, out, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    if summary.empty:
-        print(f"error: {folder}: no finished runs (no readable result.json below it)", file=sys.stderr)
+    if not len(study):
+        print(f"error: {', '.join(args.dirs)}: no finished runs (no readable result.json)", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(text)
     return 0

@@ -2,82 +2,44 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
+from clsweep.analysis.stats import describe, holm, paired, variance_shares
 from clsweep.io import write_text_atomic
 from clsweep.metrics.matrix import order_disparity
 
-
-def _t_two_sided(t: float, df: int) -> float:
-    """P(|T| < t) for Student's t with integer df, in closed form (Abramowitz & Stegun 26.7.3-4)."""
-    theta = math.atan(t / math.sqrt(df))
-    c2 = math.cos(theta) ** 2
-    if df % 2 == 0:
-        term, total = 1.0, 1.0
-        for k in range(2, df, 2):  # 1 + 1/2 c^2 + 1*3/(2*4) c^4 + ...
-            term *= c2 * (k - 1) / k
-            total += term
-        return math.sin(theta) * total
-    if df == 1:
-        return 2 * theta / math.pi
-    term, total = 1.0, 1.0
-    for k in range(3, df - 1, 2):  # 1 + 2/3 c^2 + 2*4/(3*5) c^4 + ...
-        term *= c2 * (k - 1) / k
-        total += term
-    return 2 / math.pi * (theta + math.sin(theta) * math.cos(theta) * total)
+BASE_METRICS = ("acc", "bwt", "fwt", "forgetting", "learning_accuracy")
+SUMMARY_METRICS = (*BASE_METRICS, *(f"{m}_dev" for m in BASE_METRICS))
+STATS = ("mean", "std", "sem", "ci95", "ci_low", "ci_high", "min", "max")
+ALPHA = 0.05
 
 
-@lru_cache(maxsize=256)
-def t_critical(df: int, level: float = 0.95) -> float:
-    """Two-sided Student t critical value, by bisection on the exact CDF (scipy is not a dependency)."""
-    if df < 1:
-        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
-    lo, hi = 0.0, 1e4  # df = 1 at 99.99% is about 6366; the bracket covers any sane level
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if _t_two_sided(mid, df) < level else (lo, mid)
-        if hi - lo < 1e-12:
-            break
-    return (lo + hi) / 2
-
-
-def _ci95(values: pd.Series) -> float:
-    """Half-width of the 95% Student-t interval of the mean; NaN with fewer than two values."""
-    v = values.dropna()
-    if len(v) < 2:
-        return math.nan
-    return t_critical(len(v) - 1) * float(v.std(ddof=1)) / math.sqrt(len(v))
-
-
-def summarize(df: pd.DataFrame, metrics: Sequence[str] = ("acc", "bwt", "forgetting"),
+def summarize(df: pd.DataFrame, metrics: Sequence[str] = SUMMARY_METRICS,
               by: Sequence[str] = ("config_id",)) -> pd.DataFrame:
-    """Per group: n, then <metric>_mean/_std/_ci95 per metric, then acc_min/acc_max; best acc_mean first."""
-    keys, metrics = list(by), list(metrics)
+    """Per group: n, then for each metric its mean, std, sem, ci95 (t half-width), bootstrap ci_low/ci_high,
+    min and max as <metric>_<stat>; best acc_mean first."""
+    keys, metrics = list(by), [m for m in metrics if m in df.columns or m not in SUMMARY_METRICS]
     missing = [c for c in [*keys, *metrics] if c not in df.columns]
     if missing:
         raise ValueError(f"cannot summarize: no column(s) {', '.join(missing)} in the runs table")
+    cols = [*keys, "n", *[f"{m}_{s}" for m in metrics for s in STATS]]
     if df.empty:
-        cols = [*keys, "n", *[f"{m}_{s}" for m in metrics for s in ("mean", "std", "ci95")]]
-        return pd.DataFrame(columns=cols + (["acc_min", "acc_max"] if "acc" in df.columns else []))
+        return pd.DataFrame(columns=cols)
     rows = []
     for key, group in df.groupby(keys, sort=True, dropna=False):
-        row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        row: dict[str, object] = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         row["n"] = len(group)
         for m in metrics:
-            values = pd.to_numeric(group[m], errors="coerce")
-            # pandas std is ddof=1 and gives NaN for a single run, which is what an unknown spread is.
-            row.update({f"{m}_mean": values.mean(), f"{m}_std": values.std(ddof=1), f"{m}_ci95": _ci95(values)})
-        if "acc" in group.columns:
-            acc = pd.to_numeric(group["acc"], errors="coerce")
-            row.update({"acc_min": acc.min(), "acc_max": acc.max()})
+            stats = describe(pd.to_numeric(group[m], errors="coerce").to_numpy(dtype=float))
+            row.update({f"{m}_{s}": stats[s] for s in STATS})
         rows.append(row)
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=cols)
     # best first; the sort key falls back to the first metric when acc is not in the table
     sort_by = "acc_mean" if "acc_mean" in out.columns else f"{metrics[0]}_mean" if metrics else keys[0]
     return out.sort_values(sort_by, ascending=False, kind="stable", na_position="last").reset_index(drop=True)
@@ -102,6 +64,73 @@ def order_disparity_table(task_df: pd.DataFrame) -> pd.DataFrame:
             aopd = mopd = math.nan
         rows.append({"config_id": config_id, "n_orders": len(finals), "aopd": aopd, "mopd": mopd})
     return pd.DataFrame(rows, columns=cols)
+
+
+def position_table(task_df: pd.DataFrame) -> pd.DataFrame:
+    """Per (config_id, position): n and mean/std of the final score and of forgetting at that position."""
+    cols = ["config_id", "position", "n", "final_mean", "final_std", "forgetting_mean", "forgetting_std"]
+    if task_df.empty:
+        return pd.DataFrame(columns=cols)
+    grouped = task_df.groupby(["config_id", "position"], sort=True)
+    out = grouped.agg(n=("final", "size"), final_mean=("final", "mean"), final_std=("final", "std"),
+                      forgetting_mean=("forgetting", "mean"), forgetting_std=("forgetting", "std"))
+    return out.reset_index()[cols]
+
+
+def variance_table(runs: pd.DataFrame, metrics: Sequence[str] = ("acc", "forgetting")) -> pd.DataFrame:
+    """Per config and metric, when both orderings and seeds vary: the ordering's and the seed's share of the spread."""
+    cols = ["config_id", "metric", "n_orders", "n_seeds", "order_share", "seed_share", "residual_share"]
+    rows = []
+    for config_id, group in runs.groupby("config_id", sort=True):
+        if group["order"].nunique() < 2 or group["seed"].nunique() < 2:
+            continue
+        for m in metrics:
+            # seeds repeated within one (ordering, seed) cell, e.g. two sweeps, are averaged first
+            cells = group.groupby(["order", "seed"])[m].mean().dropna()
+            shares = variance_shares({(str(o), int(s)): float(v) for (o, s), v in cells.items()})
+            rows.append({"config_id": config_id, "metric": m, **{c: shares[c] for c in cols[2:]}})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def paired_table(runs: pd.DataFrame, metrics: Sequence[str] = ("acc", "forgetting"),
+                 alpha: float = ALPHA) -> pd.DataFrame:
+    """Every pair of configurations compared on the runs they share (same order and seed), per metric.
+
+    mean_diff is a - b; p_holm is the Wilcoxon p adjusted (Holm) over all pairs of the same metric; a
+    difference is `distinguishable` from noise when p_holm < alpha and the bootstrap CI excludes 0.
+    """
+    cols = ["metric", "a", "b", "n", "mean_diff", "ci_low", "ci_high", "a_higher", "a_lower", "ties", "sign_p",
+            "wilcoxon_p", "min_p", "p_holm", "distinguishable"]
+    configs = sorted(runs["config_id"].astype(str).unique()) if not runs.empty else []
+    rows = []
+    for m in metrics:
+        # one value per (config, order, seed): repeated runs of the same cell are averaged
+        cell = runs.groupby(["config_id", "order", "seed"])[m].mean()
+        block = []
+        for a, b in itertools.combinations(configs, 2):
+            both = pd.concat([cell.loc[a].rename("a"), cell.loc[b].rename("b")], axis=1, join="inner").dropna()
+            if both.empty:
+                continue  # never run on a shared ordering and seed: nothing to pair
+            block.append({"metric": m, "a": a, "b": b, **vars(paired(both["a"].tolist(), both["b"].tolist()))})
+        for row, p in zip(block, holm([r["wilcoxon_p"] for r in block]), strict=True):
+            row["p_holm"] = p
+            excludes_zero = row["ci_low"] > 0 or row["ci_high"] < 0
+            row["distinguishable"] = bool(p < alpha and excludes_zero)
+        rows += block
+    return pd.DataFrame(rows, columns=cols)
+
+
+def describe_pair(row: pd.Series, alpha: float = ALPHA) -> str:
+    """One sentence for a paired_table row, saying whether the difference stands out from noise."""
+    what = (f"{row['metric']}: {row['a']} - {row['b']} = {row['mean_diff']:+.4f} "
+            f"(95% CI {row['ci_low']:+.4f} .. {row['ci_high']:+.4f}; a higher in {row['a_higher']}, lower in "
+            f"{row['a_lower']}, tied in {row['ties']} of {row['n']} paired runs; "
+            f"Wilcoxon p {row['wilcoxon_p']:.3g}, Holm {row['p_holm']:.3g})")
+    if row["distinguishable"]:
+        return f"{what}: distinguishable from noise"
+    if row["min_p"] >= alpha:
+        return f"{what}: too few pairs to tell (the smallest attainable p is {row['min_p']:.3g})"
+    return f"{what}: not distinguishable from noise"
 
 
 def _mean_std(mean: float, std: float) -> str:

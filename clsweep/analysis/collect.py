@@ -1,11 +1,12 @@
-"""Collect finished runs: find result.json files and flatten them into pandas tables (runs, per-task scores)."""
+"""Collect finished runs: find result.json files (folders, files, globs) and flatten them into tidy pandas tables."""
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,14 @@ RESULT_NAME = "result.json"
 CHECKPOINTS = "checkpoints"
 METRICS = ("acc", "bwt", "fwt", "forgetting", "learning_accuracy", "avg_incremental_acc")
 SPLITS = {"test": "", "dev": "_dev"}  # split -> column suffix
-RUN_COLUMNS = ["path", "config_id", "approach", "order_id", "order", "seed", "T",
-               *[f"{m}{suffix}" for suffix in SPLITS.values() for m in METRICS]]
-TASK_COLUMNS = ["path", "config_id", "approach", "order_id", "order", "seed", "task", "position",
-                "final", "learned", "best", "forgetting"]
+IDENTITY = ["path", "source", "config_id", "approach", "order_id", "order", "seed"]
+RUN_COLUMNS = [*IDENTITY, "T", *[f"{m}{suffix}" for suffix in SPLITS.values() for m in METRICS]]
+TASK_COLUMNS = [*IDENTITY, "task", "position", "final", "learned", "best", "forgetting"]
+CELL_COLUMNS = [*IDENTITY, "step", "after", "task", "position", "seen", "score"]
 _REQUIRED = ("tasks", "seed", "approach", "matrix", "matrix_dev", "metrics", "metrics_dev")
 
 Source = str | Path | Iterable[str | Path]
+Loaded = list[tuple[Path, dict[str, Any]]]  # (result.json path, parsed content)
 
 
 def find_results(root: str | Path) -> list[Path]:
@@ -33,12 +35,29 @@ def find_results(root: str | Path) -> list[Path]:
     return sorted(p for p in found if CHECKPOINTS not in p.relative_to(root).parts[:-1])
 
 
-def _paths(source: Source) -> list[Path]:
-    """A folder is searched, a file taken as is, an iterable of paths taken in its order."""
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        return [path] if path.is_file() else find_results(path)
-    return [Path(p) for p in source]
+def _expand(item: str | Path) -> list[tuple[str, Path]]:
+    """(source label, result path) for a folder, a result file or a glob of either."""
+    text = str(item)
+    roots = [Path(p) for p in sorted(glob.glob(text))] if glob.has_magic(text) else [Path(text)]
+    out = []
+    for root in roots:
+        paths = [root] if root.is_file() else find_results(root) if root.is_dir() else []
+        out += [(str(root), p) for p in paths]
+    return out
+
+
+def _paths(source: Source) -> list[tuple[str, Path]]:
+    """Every result under every item of source, in the order given, each file once."""
+    items = [source] if isinstance(source, (str, Path)) else list(source)
+    seen: set[Path] = set()
+    out = []
+    for item in items:
+        for label, path in _expand(item):
+            key = path.resolve()
+            if key not in seen:  # overlapping globs must not count a run twice
+                seen.add(key)
+                out.append((label, path))
+    return out
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -55,13 +74,13 @@ def _read(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def load_results(source: Source) -> list[tuple[Path, dict[str, Any]]]:
-    """(path, parsed result.json) for every readable, complete result in source."""
+def load_results(source: Source) -> Loaded:
+    """(path, parsed result.json) for every readable, complete result in source (folders, files, globs)."""
     out = []
-    for path in _paths(source):
+    for label, path in _paths(source):
         data = _read(path)
         if data is not None:
-            out.append((path, data))
+            out.append((path, {**data, "_source": label}))
     return out
 
 
@@ -70,6 +89,7 @@ def identity(data: dict[str, Any]) -> dict[str, Any]:
     sweep = data.get("sweep") or {}
     tasks = [str(t) for t in data["tasks"]]
     return {
+        "source": str(data.get("_source", "")),
         "config_id": str(sweep.get("config_id", data["approach"])),
         "approach": data["approach"],
         # Plain `clsweep train` runs carry no sweep id: the order itself tells their orderings apart.
@@ -77,7 +97,6 @@ def identity(data: dict[str, Any]) -> dict[str, Any]:
         "order": ">".join(tasks),
         "seed": data["seed"],
         "trial_id": sweep.get("trial_id"),
-        "overrides": dict(sweep.get("overrides") or {}),
     }
 
 
@@ -87,57 +106,95 @@ def _number(value: Any) -> float:
 
 
 def _run_row(path: Path, data: dict[str, Any]) -> dict[str, Any]:
-    ident = identity(data)
-    overrides = ident.pop("overrides")
-    row: dict[str, Any] = {"path": str(path), **ident, "T": len(data["tasks"])}
+    row: dict[str, Any] = {"path": str(path), **identity(data), "T": len(data["tasks"])}
     for suffix in SPLITS.values():
         stored = data["metrics" + suffix] or {}
         for m in METRICS:
             row[m + suffix] = _number(stored.get(m))
+    overrides = (data.get("sweep") or {}).get("overrides") or {}
     for key, value in overrides.items():
         row.setdefault(key, value)  # never let an override shadow a run column
     return row
 
 
-def load_runs(source: Source) -> pd.DataFrame:
-    """One row per run: identity, test metrics (no suffix), dev metrics (_dev), one column per override key."""
-    rows = [_run_row(path, data) for path, data in load_results(source)]
+def _frame(rows: list[dict[str, Any]], first: Sequence[str]) -> pd.DataFrame:
+    """rows as a table with `first` leading (and present even when there are no rows)."""
+    if not rows:
+        return pd.DataFrame(columns=[*first, "trial_id"])
     df = pd.DataFrame(rows)
-    if df.empty:
-        return pd.DataFrame(columns=[*RUN_COLUMNS, "trial_id"])
-    first = [c for c in RUN_COLUMNS if c in df.columns]
-    return df[first + [c for c in df.columns if c not in first]]
+    return df[list(first) + [c for c in df.columns if c not in first]]
+
+
+def runs_table(results: Loaded) -> pd.DataFrame:
+    """One row per run: identity, test metrics (no suffix), dev metrics (_dev), one column per swept override."""
+    return _frame([_run_row(path, data) for path, data in results], RUN_COLUMNS)
+
+
+def hyperparameters(runs: pd.DataFrame) -> list[str]:
+    """The swept override columns of a runs table (e.g. approach.ewc.lambda), in table order."""
+    fixed = {*RUN_COLUMNS, "trial_id"}
+    return [c for c in runs.columns if c not in fixed]
+
+
+def _matrix(path: Path, data: dict[str, Any], split: str) -> tuple[list[str], list[list[float]]]:
+    """(tasks in training order, the split's T x T score matrix), validated."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
+    tasks = [str(t) for t in data["tasks"]]
+    matrix = [[float(v) for v in row] for row in data["matrix" + SPLITS[split]]]
+    if len(matrix) != len(tasks) or any(len(r) != len(tasks) for r in matrix):
+        raise ValueError(f"matrix is not {len(tasks)} x {len(tasks)} for {len(tasks)} tasks")
+    return tasks, matrix
 
 
 def _task_rows(path: Path, data: dict[str, Any], split: str) -> list[dict[str, Any]]:
     """One row per task of a run, named by task: positions differ between orderings."""
-    matrix = data["matrix" + SPLITS[split]]
-    tasks = [str(t) for t in data["tasks"]]
-    forgot = forgetting_per_task(matrix)  # validates the matrix shape too
-    if len(matrix) != len(tasks):
-        raise ValueError(f"matrix has {len(matrix)} rows for {len(tasks)} tasks")
-    ident = identity(data)
-    ident.pop("overrides")
+    tasks, matrix = _matrix(path, data, split)
+    forgot = forgetting_per_task(matrix)
+    ident = {"path": str(path), **identity(data)}
     rows = []
     for j, task in enumerate(tasks):
-        after = [float(matrix[i][j]) for i in range(j, len(tasks))]  # rows from learning j to the end
-        rows.append({"path": str(path), **ident, "task": task, "position": j + 1, "final": after[-1],
-                     "learned": after[0], "best": max(after),
-                     "forgetting": forgot[j] if j < len(forgot) else math.nan})
+        after = [matrix[i][j] for i in range(j, len(tasks))]  # rows from learning j to the end
+        rows.append({**ident, "task": task, "position": j + 1, "final": after[-1], "learned": after[0],
+                     "best": max(after), "forgetting": forgot[j] if j < len(forgot) else math.nan})
     return rows
 
 
-def load_task_scores(source: Source, split: str = "test") -> pd.DataFrame:
-    """Long table, one row per (run, task): final, just-learned (diagonal) and best score, Chaudhry f_j."""
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
+def _cell_rows(path: Path, data: dict[str, Any], split: str) -> list[dict[str, Any]]:
+    """One row per cell R[k][j]: after step k (named by the task just learned), the score on task j."""
+    tasks, matrix = _matrix(path, data, split)
+    ident = {"path": str(path), **identity(data)}
+    return [{**ident, "step": k + 1, "after": tasks[k], "task": task, "position": j + 1, "seen": j <= k,
+             "score": matrix[k][j]} for k in range(len(tasks)) for j, task in enumerate(tasks)]
+
+
+def _long(results: Loaded, split: str, rows_of: Any, first: Sequence[str]) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
-    for path, data in load_results(source):
+    for path, data in results:
         try:
-            rows.extend(_task_rows(path, data, split))
-        except (ValueError, TypeError, IndexError) as err:
-            warnings.warn(f"skipping malformed score matrix in {path}: {err}", stacklevel=2)
-    if not rows:
-        return pd.DataFrame(columns=[*TASK_COLUMNS, "trial_id"])
-    df = pd.DataFrame(rows)
-    return df[TASK_COLUMNS + [c for c in df.columns if c not in TASK_COLUMNS]]
+            rows.extend(rows_of(path, data, split))
+        except (TypeError, IndexError, ValueError) as err:
+            if "split must be" in str(err):
+                raise
+            warnings.warn(f"skipping malformed score matrix in {path}: {err}", stacklevel=3)
+    return _frame(rows, first)
+
+
+def task_table(results: Loaded, split: str = "test") -> pd.DataFrame:
+    """One row per (run, task): position in the order, just-learned (diagonal), best and final score, f_j."""
+    return _long(results, split, _task_rows, TASK_COLUMNS)
+
+
+def cell_table(results: Loaded, split: str = "test") -> pd.DataFrame:
+    """One row per (run, step, task): every cell of every score matrix, tasks by name, `seen` when j <= k."""
+    return _long(results, split, _cell_rows, CELL_COLUMNS)
+
+
+def load_runs(source: Source) -> pd.DataFrame:
+    """runs_table of every result in source."""
+    return runs_table(load_results(source))
+
+
+def load_task_scores(source: Source, split: str = "test") -> pd.DataFrame:
+    """task_table of every result in source."""
+    return task_table(load_results(source), split)

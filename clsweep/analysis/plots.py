@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from clsweep.analysis.aggregate import summarize
-from clsweep.analysis.collect import load_runs, load_task_scores
 from clsweep.metrics.matrix import summarize as matrix_metrics
 
 if TYPE_CHECKING:
@@ -46,18 +45,24 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def _save(fig: Figure, path: str | Path) -> Path:
-    """Write the PNG to a temp file beside `path`, then rename: a reader never sees half an image."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+def _write(fig: Figure, path: Path, fmt: str) -> None:
+    """Write to a temp file beside `path`, then rename: a reader never sees half an image."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=110)
+            fig.savefig(f, format=fmt, dpi=110)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    """The figure as PNG at `path` (for reports and notebooks) and as SVG beside it (for papers); the PNG path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write(fig, path, "png")
+    _write(fig, path.with_suffix(".svg"), "svg")
     return path
 
 
@@ -222,26 +227,9 @@ def _config_points(ax: Axes, group: pd.DataFrame, metric: str, x: int, orders: l
     ax.text(x + 0.3, mean, f"{mean:.3f}", va="center", fontsize=8)  # just right of the box, clear of its lines
 
 
-# ------------------------------------------------------------------------------------------- a whole sweep
+# ------------------------------------------------------------------------------------------- file names
 
 
 def _safe(config_id: str) -> str:
     # The same character set as sweep trial folders; the planner keeps config ids distinct once made safe.
     return re.sub(r"[^A-Za-z0-9._=+-]+", "_", config_id).strip("_") or "_"
-
-
-def sweep_plots(exp: str | Path, runs: pd.DataFrame | None = None,
-                task_df: pd.DataFrame | None = None) -> list[Path]:
-    """exp/plots/forgetting.png, acc.png and final_scores_<config>.png per config with several orderings."""
-    exp = Path(exp)
-    runs = load_runs(exp) if runs is None else runs
-    if runs.empty:
-        return []
-    out = exp / PLOTS_DIR
-    paths = [plot_forgetting(runs, out / "forgetting.png"), plot_forgetting(runs, out / "acc.png", metric="acc")]
-    n_orders = runs.groupby("config_id")["order"].nunique()
-    multi = [c for c in config_order(runs) if n_orders.get(c, 0) > 1]
-    if multi:  # the per-task table is only read when a heatmap needs it
-        tasks = load_task_scores(exp) if task_df is None else task_df
-        paths += [plot_final_scores(tasks, cid, out / f"final_scores_{_safe(cid)}.png") for cid in multi]
-    return paths

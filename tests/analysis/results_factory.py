@@ -36,3 +36,20 @@ def write_results(root: Path, orders: Mapping[str, Sequence[str]],
             path.parent.mkdir(parents=True)
             path.write_text(json.dumps(make_result(orders[order_id], matrix, seed, config, order_id, bump, sweep)))
     return root
+
+
+SWEEP_ORDERS = {"o1": ["a", "b", "c"], "o2": ["b", "c", "a"], "o3": ["c", "a", "b"]}
+# Seed-0 test matrices in training order; seed 1 adds 0.02 to every score.
+SWEEP_MATRICES = {
+    ("ft", "o1"): [[0.9, 0.1, 0.2], [0.6, 0.8, 0.1], [0.3, 0.6, 0.9]],  # acc .6, bwt -.4, F .4
+    ("ft", "o2"): [[0.8, 0.2, 0.1], [0.5, 0.9, 0.1], [0.4, 0.8, 0.9]],  # acc .7, bwt -.25, F .25
+    ("ft", "o3"): [[0.9, 0.1, 0.1], [0.3, 0.9, 0.2], [0.2, 0.5, 0.8]],  # acc .5, bwt -.55, F .55
+    ("ewc", "o1"): [[0.9, 0.1, 0.1], [0.8, 0.8, 0.1], [0.8, 0.7, 0.9]],  # acc .8, bwt -.1, F .1
+    ("ewc", "o2"): [[0.8, 0.1, 0.1], [0.8, 0.9, 0.1], [0.7, 0.8, 0.9]],  # acc .8, bwt -.1, F .1
+    ("ewc", "o3"): [[0.9, 0.1, 0.1], [0.9, 0.9, 0.1], [0.6, 0.9, 0.9]],  # acc .8, bwt -.15, F .15
+}
+
+
+def write_sweep(root: Path) -> Path:
+    """The shared hand-computed sweep: ft and ewc over three rotations of a, b, c, seeds 0 and 1."""
+    return write_results(root, SWEEP_ORDERS, SWEEP_MATRICES)

@@ -7,46 +7,25 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from results_factory import write_results  # tests/analysis is on sys.path (no __init__.py)
+from results_factory import write_sweep  # tests/analysis is on sys.path (no __init__.py)
 
 from clsweep.analysis import (
     format_table,
     load_runs,
     load_task_scores,
     order_disparity_table,
+    paired_table,
+    position_table,
     summarize,
-    t_critical,
+    variance_table,
     write_summary,
 )
-
-ORDERS = {"o1": ["a", "b", "c"], "o2": ["b", "c", "a"], "o3": ["c", "a", "b"]}
-# Seed-0 test matrices in training order; seed 1 adds 0.02 to every score.
-MATRICES = {
-    ("ft", "o1"): [[0.9, 0.1, 0.2], [0.6, 0.8, 0.1], [0.3, 0.6, 0.9]],  # acc .6, bwt -.4, F .4
-    ("ft", "o2"): [[0.8, 0.2, 0.1], [0.5, 0.9, 0.1], [0.4, 0.8, 0.9]],  # acc .7, bwt -.25, F .25
-    ("ft", "o3"): [[0.9, 0.1, 0.1], [0.3, 0.9, 0.2], [0.2, 0.5, 0.8]],  # acc .5, bwt -.55, F .55
-    ("ewc", "o1"): [[0.9, 0.1, 0.1], [0.8, 0.8, 0.1], [0.8, 0.7, 0.9]],  # acc .8, bwt -.1, F .1
-    ("ewc", "o2"): [[0.8, 0.1, 0.1], [0.8, 0.9, 0.1], [0.7, 0.8, 0.9]],  # acc .8, bwt -.1, F .1
-    ("ewc", "o3"): [[0.9, 0.1, 0.1], [0.9, 0.9, 0.1], [0.6, 0.9, 0.9]],  # acc .8, bwt -.15, F .15
-}
-
-
-def write_sweep(root: Path) -> Path:
-    return write_results(root, ORDERS, MATRICES)
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     write_sweep(tmp_path / "sweep")
     return tmp_path / "sweep"
-
-
-def test_t_critical_matches_table() -> None:
-    table = {1: 12.7062, 2: 4.3027, 3: 3.1824, 5: 2.5706, 10: 2.2281, 30: 2.0423, 120: 1.9799}
-    for df, t in table.items():
-        assert t_critical(df) == pytest.approx(t, abs=1e-4)
-    with pytest.raises(ValueError):
-        t_critical(0)
 
 
 def test_summarize_hand_computed(root: Path) -> None:
@@ -67,14 +46,22 @@ def test_summarize_hand_computed(root: Path) -> None:
     assert ewc["acc_mean"] == pytest.approx(0.81)
     assert ewc["acc_std"] == pytest.approx(math.sqrt(6 * 0.01**2 / 5))
     assert ewc["forgetting_mean"] == pytest.approx(0.7 / 6)
-    for col in ("acc_mean", "acc_std", "acc_ci95", "bwt_ci95", "forgetting_std", "acc_min", "acc_max", "n"):
-        assert col in s.columns
+    assert ft["acc_sem"] == pytest.approx(std / math.sqrt(6))
+    assert 0.5 <= ft["acc_ci_low"] < 0.61 < ft["acc_ci_high"] <= 0.72  # bootstrap interval of the mean
+    # learning accuracy: ft diagonals .9 .8 .9 (o1), .8 .9 .9 (o2), .9 .9 .8 (o3), +.01 for the seed average
+    assert ft["learning_accuracy_mean"] == pytest.approx((2.6 + 2.6 + 2.6) / 9 + 0.01)
+    # fwt with b = .1: ft o1 (R[1][2] - b, R[2][3] - b) = (0, 0); o2 (.1, 0); o3 (0, .1); seed 1 adds .02 to R only
+    assert ft["fwt_mean"] == pytest.approx((0 + 0.05 + 0.05) / 3 + 0.01)
+    assert ft["acc_dev_mean"] == pytest.approx(ft["acc_mean"])  # the factory writes the same matrix for dev
+    for m in ("acc", "bwt", "fwt", "forgetting", "learning_accuracy", "acc_dev", "forgetting_dev"):
+        for stat in ("mean", "std", "sem", "ci95", "ci_low", "ci_high", "min", "max"):
+            assert f"{m}_{stat}" in s.columns
 
 
 def test_summarize_single_run_has_nan_spread(root: Path) -> None:
     s = summarize(load_runs(root), by=("config_id", "order_id", "seed"))
     assert len(s) == 12 and set(s["n"]) == {1}
-    assert s["acc_std"].isna().all() and s["acc_ci95"].isna().all()
+    assert s["acc_std"].isna().all() and s["acc_ci95"].isna().all() and s["acc_ci_low"].isna().all()
     assert s["acc_mean"].iloc[0] == pytest.approx(0.82)  # an ewc run with seed 1
     with pytest.raises(ValueError, match="no column"):
         summarize(load_runs(root), metrics=("nope",))
@@ -120,3 +107,53 @@ def test_sweep_summary_writes_csv_with_order_disparity(root: Path) -> None:
     assert saved.set_index("config_id")["aopd"].to_dict() == pytest.approx(opd["aopd"].to_dict())
     assert "order disparity" in text and "12 run(s)" in text
     assert list(summary.columns) == list(saved.columns)
+
+
+def test_position_table_hand_computed(root: Path) -> None:
+    table = position_table(load_task_scores(root)).set_index(["config_id", "position"])
+    # ft first tasks end at .3 (o1), .4 (o2), .2 (o3), seed 1 adds .02: mean .31
+    assert table.loc[("ft", 1), "final_mean"] == pytest.approx(0.31)
+    assert table.loc[("ft", 1), "n"] == 6
+    # forgetting of the first task: .9 - .3, .8 - .4, .9 - .2 (the seed shift cancels)
+    assert table.loc[("ft", 1), "forgetting_mean"] == pytest.approx((0.6 + 0.4 + 0.7) / 3)
+    assert math.isnan(table.loc[("ft", 3), "forgetting_mean"])  # the last task cannot forget
+
+
+def test_variance_table_hand_computed(root: Path) -> None:
+    table = variance_table(load_runs(root)).set_index(["config_id", "metric"])
+    ft = table.loc[("ft", "acc")]
+    # ft acc .60 .62 .70 .72 .50 .52: total SS .0406; orderings .61 .71 .51 -> SS .04; seeds .60 .62 -> .0006
+    assert (ft["n_orders"], ft["n_seeds"]) == (3, 2)
+    assert ft["order_share"] == pytest.approx(0.04 / 0.0406)
+    assert ft["seed_share"] == pytest.approx(0.0006 / 0.0406)
+    assert ft["residual_share"] == pytest.approx(0.0, abs=1e-9)  # the seed shift is additive
+    one_seed = load_runs(root).query("seed == 0")
+    assert variance_table(one_seed).empty  # only orderings vary: nothing to split
+
+
+def test_paired_table_on_shared_orderings_and_seeds(root: Path) -> None:
+    runs = load_runs(root)
+    table = paired_table(runs).set_index("metric")
+    acc = table.loc["acc"]
+    assert (acc["a"], acc["b"], acc["n"]) == ("ewc", "ft", 6)
+    # ewc - ft by (order, seed): .2 .2 .1 .1 .3 .3 -> mean .2, ewc higher in all six
+    assert acc["mean_diff"] == pytest.approx(0.2)
+    assert (acc["a_higher"], acc["a_lower"], acc["ties"]) == (6, 0, 0)
+    assert acc["sign_p"] == pytest.approx(2 / 64)
+    assert acc["wilcoxon_p"] == pytest.approx(2 / 64)  # all six signs positive: the most extreme of 64 patterns
+    assert acc["p_holm"] == pytest.approx(2 / 64) and bool(acc["distinguishable"])
+    forgetting = table.loc["forgetting"]
+    assert forgetting["mean_diff"] == pytest.approx(0.7 / 6 - 0.4)
+    # runs of one config alone, or on orderings the other never ran, are not paired
+    shifted = runs.assign(order=runs["order"].where(runs["config_id"] == "ft", "x>y>z"))
+    assert paired_table(shifted).empty
+
+
+def test_paired_table_holm_over_three_configs(root: Path) -> None:
+    runs = load_runs(root)
+    third = runs[runs["config_id"] == "ft"].assign(config_id="ft2", acc=lambda d: d["acc"] + 0.001)
+    table = paired_table(pd.concat([runs, third]), metrics=("acc",))
+    assert [(r.a, r.b) for r in table.itertuples()] == [("ewc", "ft"), ("ewc", "ft2"), ("ft", "ft2")]
+    raw = table["wilcoxon_p"].tolist()
+    assert table["p_holm"].tolist() == pytest.approx([3 * raw[0], 3 * raw[0], 3 * raw[0]])
+    assert not table["distinguishable"].any()  # 6 pairs cannot survive a threefold correction

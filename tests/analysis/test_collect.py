@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from clsweep.analysis import find_results, load_runs, load_task_scores
+from clsweep.analysis import cell_table, find_results, hyperparameters, load_results, load_runs, load_task_scores
 from clsweep.metrics.matrix import summarize as matrix_metrics
 
 ORDERS = {"o1": ["a", "b", "c"], "o2": ["b", "c", "a"], "o3": ["c", "a", "b"]}
@@ -72,7 +72,8 @@ def test_find_results_sorted_and_skips_checkpoints(sweep_root: Path) -> None:
 def test_load_runs_one_row_per_run_with_identity_and_metrics(sweep_root: Path) -> None:
     df = load_runs(sweep_root)
     assert len(df) == 12
-    assert list(df.columns[:7]) == ["path", "config_id", "approach", "order_id", "order", "seed", "T"]
+    assert list(df.columns[:8]) == ["path", "source", "config_id", "approach", "order_id", "order", "seed", "T"]
+    assert set(df["source"]) == {str(sweep_root)}
     assert df.groupby("config_id").size().to_dict() == {"ewc-l1": 6, "ft": 6}
     row = df[(df.config_id == "ft") & (df.order_id == "o2") & (df.seed == 1)].iloc[0]
     assert row["order"] == "b>c>a" and row["T"] == 3 and row["approach"] == "finetune"
@@ -140,3 +141,35 @@ def test_task_scores_dev_split(sweep_root: Path) -> None:
     assert ts.loc[("ft-o2-0", "b"), "final"] == pytest.approx(0.3)
     with pytest.raises(ValueError, match="split"):
         load_task_scores(sweep_root, split="train")
+
+
+def test_two_sweeps_at_once_by_list_and_by_glob(tmp_path: Path) -> None:
+    write_sweep(tmp_path / "cluster" / "ewc")
+    write_sweep(tmp_path / "laptop" / "ewc")
+    both = load_runs([tmp_path / "cluster", tmp_path / "laptop"])
+    assert len(both) == 24
+    assert both.groupby("source").size().to_dict() == {str(tmp_path / "cluster"): 12, str(tmp_path / "laptop"): 12}
+    # the same configuration from both sweeps pools into one group
+    assert both.groupby("config_id").size().to_dict() == {"ewc-l1": 12, "ft": 12}
+    by_glob = load_runs(str(tmp_path / "*"))
+    assert sorted(by_glob["path"]) == sorted(both["path"])
+    # a folder named twice (directly and through a glob) counts once
+    assert len(load_runs([tmp_path / "laptop", str(tmp_path / "lap*"), *find_results(tmp_path / "laptop")])) == 12
+    assert load_runs(str(tmp_path / "nothing-*")).empty
+
+
+def test_hyperparameter_columns(sweep_root: Path) -> None:
+    assert hyperparameters(load_runs(sweep_root)) == ["approach.ewc.lambda"]
+
+
+def test_cell_table_holds_every_matrix_cell_by_name(sweep_root: Path) -> None:
+    cells = cell_table(load_results(sweep_root))
+    assert len(cells) == 12 * 9
+    run = cells[(cells.config_id == "ft") & (cells.order_id == "o2") & (cells.seed == 0)]
+    # o2 = b, c, a; ft o2 matrix [[.8, .2, .1], [.5, .9, .1], [.4, .8, .9]]
+    got = {(r.step, r.after, r.task): (r.score, r.seen, r.position) for r in run.itertuples()}
+    assert got[(1, "b", "b")] == pytest.approx((0.8, True, 1))
+    assert got[(1, "b", "a")] == pytest.approx((0.1, False, 3))
+    assert got[(2, "c", "b")] == pytest.approx((0.5, True, 1))
+    assert got[(3, "a", "c")] == pytest.approx((0.8, True, 2))
+    assert int(run["seen"].sum()) == 6  # the lower triangle with its diagonal

@@ -1,4 +1,4 @@
-"""Tests for clsweep.analysis.plots and `clsweep analyze`: tables behind the plots, valid PNGs, no mutated inputs."""
+"""Tests for clsweep.analysis.plots: tables behind the plots, valid PNG + SVG files, no mutated inputs."""
 
 from __future__ import annotations
 
@@ -19,9 +19,8 @@ from clsweep.analysis import (
     plot_final_scores,
     plot_forgetting,
     plot_matrix,
-    sweep_plots,
 )
-from clsweep.cli import _plot_run, main
+from clsweep.cli import _plot_run
 
 EWC = "ewc lambda=500"  # a space and '=': the file name must be made safe
 ORDERS = {"o1": ["a", "b", "c"], "o2": ["c", "a", "b"], "o3": ["b", "c", "a"]}
@@ -59,6 +58,8 @@ def assert_png(path: Path) -> None:
     assert 200 <= width <= 4000 and 150 <= height <= 4000, (width, height)
     assert 2_000 < len(data) < 2_000_000
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # no temp file left behind
+    svg = path.with_suffix(".svg").read_text(encoding="utf-8")  # the vector twin, for papers
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
 
 
 # ------------------------------------------------------------------------------------------- tables
@@ -83,7 +84,7 @@ def test_train_runs_are_told_apart_by_order(tmp_path: Path) -> None:
     table = final_scores_table(load_task_scores(folder), "ft")
     assert list(table.index) == ["a>b>c", "c>a>b"]
     assert table.loc["c>a>b", "c"] == pytest.approx(0.22)
-    assert [p.name for p in sweep_plots(folder)] == ["forgetting.png", "acc.png", "final_scores_ft.png"]
+    assert_png(plot_final_scores(load_task_scores(folder), "ft", tmp_path / "final.png"))
 
 
 # ------------------------------------------------------------------------------------------- single plots
@@ -131,50 +132,7 @@ def test_plot_final_scores(root: Path, tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(tasks, before)
 
 
-# ------------------------------------------------------------------------------------------- a whole folder
-
-
-def test_sweep_plots_file_names(root: Path) -> None:
-    paths = sweep_plots(root)
-    names = ["forgetting.png", "acc.png", "final_scores_ewc_lambda=500.png", "final_scores_ft.png"]  # summary order
-    assert [p.name for p in paths] == names
-    assert all(p.parent == root / "plots" for p in paths)
-    for p in paths:
-        assert_png(p)
-    assert sweep_plots(root / "missing") == []
-
-
-def test_one_ordering_gets_no_final_score_heatmap(tmp_path: Path) -> None:
-    folder = write_runs(tmp_path / "one", orders=("o1",))
-    assert [p.name for p in sweep_plots(folder)] == ["forgetting.png", "acc.png"]
-
-
 # ------------------------------------------------------------------------------------------- command line
-
-
-def test_cli_analyze(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (root / "broken").mkdir()
-    (root / "broken" / "result.json").write_text("{not json")
-    assert main(["analyze", str(root)]) == 0
-    out, err = capsys.readouterr()
-    lines = out.splitlines()
-    assert lines[0].split() == ["config_id", "n", "acc", "bwt", "forgetting"]
-    assert [line.split()[0] for line in lines[2:4]] == ["ewc", "ft"]  # 'ewc lambda=500' is split on its space
-    assert "12 run(s)" in out and "order disparity" in out
-    assert f"4 plot(s) written to {root / 'plots'}: forgetting.png, acc.png" in out
-    assert (root / "summary.csv").is_file() and (root / "plots" / "final_scores_ft.png").is_file()
-    assert err.startswith("warning: skipping unreadable result") and "Traceback" not in err
-
-
-def test_cli_analyze_without_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "empty").mkdir()
-    assert main(["analyze", str(tmp_path / "empty")]) == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert err.strip() == f"error: {tmp_path / 'empty'}: no finished runs (no readable result.json below it)"
-    assert main(["analyze", str(tmp_path / "missing")]) == 2
-    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'missing'}: not a folder"
-    assert not (tmp_path / "empty" / "plots").exists()
 
 
 def test_train_plot_hook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,15 +142,3 @@ def test_train_plot_hook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     _plot_run({"order": ["a"], "matrix": [[0.1, 0.2]]}, tmp_path / "bad")  # warns, never fails a finished run
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("warning: no matrix plot: ValueError")
-
-
-def test_summary_survives_a_plotting_failure(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from clsweep.analysis import report
-
-    def broken(*args: Any, **kwargs: Any) -> list[Path]:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(report, "sweep_plots", broken)
-    summary, text = report.sweep_summary(root)
-    assert len(summary) == 2 and (root / "summary.csv").is_file()
-    assert text.splitlines()[-1] == f"plots not written to {root / 'plots'}: OSError: disk full"

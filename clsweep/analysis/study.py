@@ -1,0 +1,92 @@
+"""A study: the finished runs of one or more result folders, read once, with every table the analysis derives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from clsweep.analysis.aggregate import (
+    order_disparity_table,
+    paired_table,
+    position_table,
+    summarize,
+    variance_table,
+)
+from clsweep.analysis.collect import Loaded, cell_table, hyperparameters, load_results, runs_table, task_table
+
+
+def resolve(path: str | Path, bases: Iterable[Path] = (Path(".."),)) -> Path:
+    """A results folder or glob as given, else looked up from `bases` (Jupyter runs notebooks in analysis/)."""
+    given = Path(path)
+    if given.exists() or any(c in str(path) for c in "*?["):
+        return given
+    for base in bases:
+        if (base / given).exists():
+            return base / given
+    raise FileNotFoundError(f"no folder {path}: run `clsweep run search_spaces/ewc.yaml` first, or set RESULTS")
+
+
+@dataclass
+class Study:
+    """Runs, per-task scores and matrix cells (test split) of every finished run below `sources`."""
+
+    sources: list[str]
+    results: Loaded
+    runs: pd.DataFrame
+    tasks: pd.DataFrame
+    cells: pd.DataFrame
+    _cache: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, *sources: str | Path) -> Study:
+        """Read every result.json below the folders, files or globs given (several sweeps combine)."""
+        results = load_results(sources)
+        return cls(sources=[str(s) for s in sources], results=results, runs=runs_table(results),
+                   tasks=task_table(results), cells=cell_table(results))
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def summary(self) -> pd.DataFrame:
+        """Per configuration: n and mean/std/sem/t-CI/bootstrap CI/min/max of every metric, plus AOPD and MOPD."""
+        if "summary" not in self._cache:
+            opd = self.disparity()[["config_id", "aopd", "mopd"]]
+            self._cache["summary"] = summarize(self.runs).merge(opd, on="config_id", how="left")
+        return self._cache["summary"]
+
+    def disparity(self) -> pd.DataFrame:
+        """Per configuration: number of orderings, AOPD, MOPD (NaN with one ordering)."""
+        if "disparity" not in self._cache:
+            table = order_disparity_table(self.tasks)
+            self._cache["disparity"] = table.assign(
+                aopd=table["aopd"].where(table["n_orders"] > 1), mopd=table["mopd"].where(table["n_orders"] > 1))
+        return self._cache["disparity"]
+
+    def paired(self) -> pd.DataFrame:
+        """Pairwise comparisons of configurations on shared (order, seed) runs, for ACC and forgetting."""
+        if "paired" not in self._cache:
+            self._cache["paired"] = paired_table(self.runs)
+        return self._cache["paired"]
+
+    def variance(self) -> pd.DataFrame:
+        """Ordering's and seed's shares of the spread, for configurations where both vary."""
+        if "variance" not in self._cache:
+            self._cache["variance"] = variance_table(self.runs)
+        return self._cache["variance"]
+
+    def positions(self) -> pd.DataFrame:
+        """Final score and forgetting by position in the order, per configuration."""
+        if "positions" not in self._cache:
+            self._cache["positions"] = position_table(self.tasks)
+        return self._cache["positions"]
+
+    def hyperparameters(self) -> list[str]:
+        """The swept hyperparameter columns of the runs table."""
+        return hyperparameters(self.runs)
+
+    def configs(self) -> list[str]:
+        """Configurations, best mean ACC first."""
+        return [str(c) for c in self.summary()["config_id"]]
