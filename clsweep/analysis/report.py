@@ -8,6 +8,7 @@ import pandas as pd
 
 from clsweep.analysis.aggregate import format_table, order_disparity_table, summarize, write_summary
 from clsweep.analysis.collect import load_runs, load_task_scores
+from clsweep.analysis.ordering import family_ordering
 from clsweep.analysis.plots import PLOTS_DIR, sweep_plots
 
 SUMMARY_FILE = "summary.csv"
@@ -29,6 +30,9 @@ def sweep_summary(exp: str | Path) -> tuple[pd.DataFrame, str]:
         summary = summary.merge(opd[["config_id", "aopd", "mopd"]], on="config_id", how="left")
         lines.append("order disparity of final scores (AOPD mean / MOPD max over tasks): " + ", ".join(
             f"{r.config_id}: {r.aopd:.4f} / {r.mopd:.4f}" for r in opd.itertuples()))
+    check = family_ordering(runs)
+    if check is not None:
+        lines.append(check.describe())
     write_summary(summary, exp / SUMMARY_FILE)
     lines.append(f"{len(runs)} run(s); summary written to {exp / SUMMARY_FILE}")
     lines.append(_write_plots(exp, runs, task_df))
