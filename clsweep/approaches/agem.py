@@ -7,13 +7,11 @@ which leaves g . g_ref = 0. The projection runs over the parameters the current 
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from pydantic import Field
 
-from clsweep.approaches.base import Approach, Batch, TaskEnv
-from clsweep.approaches.buffer import Policy, ReplayBuffer, replay_ce
+from clsweep.approaches.base import Batch
+from clsweep.approaches.buffer import BufferedApproach, Policy, replay_ce
 from clsweep.schema import Strict
 
 
@@ -24,7 +22,7 @@ class AGEMParams(Strict):
 
 
 def project(grads: list[torch.Tensor], refs: list[torch.Tensor]) -> list[torch.Tensor]:
-    """A-GEM's projection of the flattened gradient `grads` against `refs` (pure; returns new tensors)."""
+    """A-GEM's projection of the flattened gradient `grads` against `refs`; pure (`grads` itself when no conflict)."""
     dot = sum((g * r).sum() for g, r in zip(grads, refs, strict=True))
     if float(dot) >= 0:
         return grads
@@ -33,19 +31,10 @@ def project(grads: list[torch.Tensor], refs: list[torch.Tensor]) -> list[torch.T
     return [g - scale * r for g, r in zip(grads, refs, strict=True)]
 
 
-class AGEM(Approach):
+class AGEM(BufferedApproach):
     name = "agem"
     Params = AGEMParams
     params: AGEMParams
-
-    def __init__(self, params: Any, model: Any) -> None:
-        super().__init__(params, model)
-        self.buffer = ReplayBuffer(self.params.buffer_size, self.params.policy)
-        self.env: TaskEnv | None = None
-
-    def before_task(self, task: str, env: TaskEnv) -> None:
-        self.env = env
-        self.buffer.begin_task(task)
 
     def loss(self, task: str, batch: Batch, logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
         self.buffer.add_batch(task, batch)
@@ -53,10 +42,9 @@ class AGEM(Approach):
 
     def reference_grads(self, task: str, params: list[torch.nn.Parameter]) -> list[torch.Tensor] | None:
         """Gradient of the memory loss (past tasks only) w.r.t. `params`; `.grad` is left as it is."""
-        picked = self.buffer.sample(self.params.memory_batch_size, exclude=task)
-        if not picked or self.env is None:
+        rb = self.replay_batch(self.params.memory_batch_size, exclude=task)
+        if rb is None or self.env is None:
             return None
-        rb = self.buffer.batch(picked, self.env.pad_id, self.env.device)
         with self.env.autocast():
             loss = replay_ce(self.model, rb)
         refs = torch.autograd.grad(loss, params, allow_unused=True)
@@ -70,15 +58,3 @@ class AGEM(Approach):
             return
         for p, g in zip(params, project(grads, refs), strict=True):
             p.grad = g
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return self.buffer.state_dict()
-
-    def meta(self) -> dict[str, Any]:
-        return self.buffer.meta()
-
-    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-        self.buffer.load_state(tensors, meta)
-
-    def memory(self) -> dict[str, int]:
-        return {"buffer": self.buffer.memory()}

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import torch
 
-from clsweep.approaches.base import Batch, tensor_bytes
+from clsweep.approaches.base import Approach, Batch, TaskEnv, tensor_bytes
 from clsweep.models import CLModel, task_loss
 
 Policy = Literal["reservoir", "balanced"]
@@ -199,3 +199,34 @@ def replay_ce(model: CLModel, rb: ReplayBatch) -> torch.Tensor:
     """Cross-entropy of the replayed samples under their own heads, each group weighted by its sample count."""
     total = sum(len(g.rows) * task_loss(logits, g.labels) for g, logits in replay_logits(model, rb))
     return total / rb.size  # type: ignore[return-value]
+
+
+class BufferedApproach(Approach):
+    """Base of the approaches that keep a ReplayBuffer (their Params hold `buffer_size` and `policy`)."""
+
+    def __init__(self, params: Any, model: Any) -> None:
+        super().__init__(params, model)
+        self.buffer = ReplayBuffer(params.buffer_size, params.policy)
+        self.env: TaskEnv | None = None  # kept for replay batches: pad id, device, autocast
+
+    def before_task(self, task: str, env: TaskEnv) -> None:
+        self.env = env
+        self.buffer.begin_task(task)
+
+    def replay_batch(self, n: int, exclude: str | None = None) -> ReplayBatch | None:
+        picked = self.buffer.sample(n, exclude)
+        if not picked or self.env is None:
+            return None
+        return self.buffer.batch(picked, self.env.pad_id, self.env.device)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return self.buffer.state_dict()
+
+    def meta(self) -> dict[str, Any]:
+        return self.buffer.meta()
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        self.buffer.load_state(tensors, meta)
+
+    def memory(self) -> dict[str, int]:
+        return {"buffer": self.buffer.memory()}

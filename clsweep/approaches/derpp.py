@@ -9,13 +9,11 @@ which halves the replay cost. Token heads compare logits per token under the att
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from pydantic import Field
 
-from clsweep.approaches.base import Approach, Batch, TaskEnv
-from clsweep.approaches.buffer import Policy, ReplayBuffer, replay_logits
+from clsweep.approaches.base import Batch
+from clsweep.approaches.buffer import BufferedApproach, Policy, replay_logits
 from clsweep.models import task_loss
 from clsweep.schema import Strict
 
@@ -36,26 +34,16 @@ def logit_mse(logits: torch.Tensor, stored: torch.Tensor, mask: torch.Tensor) ->
     return sq.mean()
 
 
-class DERpp(Approach):
+class DERpp(BufferedApproach):
     name = "derpp"
     Params = DERppParams
     params: DERppParams
 
-    def __init__(self, params: Any, model: Any) -> None:
-        super().__init__(params, model)
-        self.buffer = ReplayBuffer(self.params.buffer_size, self.params.policy)
-        self.env: TaskEnv | None = None
-
-    def before_task(self, task: str, env: TaskEnv) -> None:
-        self.env = env
-        self.buffer.begin_task(task)
-
     def replay_terms(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(MSE to stored logits, CE on stored labels) of one buffer draw, each group through its own head."""
-        picked = self.buffer.sample(self.params.replay_batch_size)
-        if not picked or self.env is None:
+        rb = self.replay_batch(self.params.replay_batch_size)
+        if rb is None or self.env is None:
             return None
-        rb = self.buffer.batch(picked, self.env.pad_id, self.env.device)
         mask = rb.inputs["attention_mask"]
         mse = ce = torch.zeros((), device=self.env.device)
         with self.env.autocast():
@@ -73,15 +61,3 @@ class DERpp(Approach):
             return loss
         mse, ce = terms
         return loss + self.params.alpha * mse + self.params.beta * ce
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return self.buffer.state_dict()
-
-    def meta(self) -> dict[str, Any]:
-        return self.buffer.meta()
-
-    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-        self.buffer.load_state(tensors, meta)
-
-    def memory(self) -> dict[str, int]:
-        return {"buffer": self.buffer.memory()}

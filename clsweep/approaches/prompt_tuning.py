@@ -7,16 +7,14 @@ aligned with their labels). The prompt keeps segment ids of pair tasks (peft's o
 
 from __future__ import annotations
 
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import torch
 from pydantic import Field
 from torch import nn
-from transformers.modeling_outputs import BaseModelOutput
 
-from clsweep.approaches.adapters import adapter_name, adapter_tasks, peft_module, train_only
-from clsweep.approaches.base import Approach, TaskEnv, tensor_bytes
-from clsweep.models import CLModel
+from clsweep.approaches.adapters import AdapterApproach
 from clsweep.schema import Strict
 
 
@@ -33,7 +31,7 @@ class PromptedBackbone(nn.Module):
         self.config = peft_model.base_model.config
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                token_type_ids: torch.Tensor | None = None) -> BaseModelOutput:
+                token_type_ids: torch.Tensor | None = None) -> SimpleNamespace:
         base = self.peft.base_model
         b = input_ids.shape[0]
         prompts = self.peft.get_prompt(b).to(base.get_input_embeddings().weight.dtype)
@@ -43,40 +41,21 @@ class PromptedBackbone(nn.Module):
         if token_type_ids is not None:
             kwargs["token_type_ids"] = torch.cat([token_type_ids.new_zeros(b, self.n), token_type_ids], dim=1)
         states = base(inputs_embeds=embeds, attention_mask=mask, **kwargs).last_hidden_state
-        return BaseModelOutput(last_hidden_state=states[:, self.n :])
+        # Only `last_hidden_state` is read (CLModel.encode); importing transformers' output class here would
+        # load transformers whenever the approach registry is imported.
+        return SimpleNamespace(last_hidden_state=states[:, self.n :])
 
 
-class PromptTuning(Approach):
+class PromptTuning(AdapterApproach):
     name = "prompt_tuning"
     Params = PromptTuningParams
     params: PromptTuningParams
+    marker = "prompt_encoder"
+    memory_kind = "prompts"
 
-    def __init__(self, params: Any, model: CLModel) -> None:
-        super().__init__(params, model)
-        peft = peft_module()
-        config = peft.PromptTuningConfig(task_type=peft.TaskType.FEATURE_EXTRACTION,
-                                         num_virtual_tokens=self.params.num_virtual_tokens)
-        device = next(model.parameters()).device
-        first, *rest = [adapter_name(t) for t in adapter_tasks(model.task_head)]
-        wrapped = peft.get_peft_model(model.backbone, config, adapter_name=first)
-        for name in rest:
-            wrapped.add_adapter(name, config)
-        model.backbone = PromptedBackbone(wrapped, self.params.num_virtual_tokens).to(device)
-        self.active: str | None = None
-        model.switch = self.select
+    def peft_config(self, peft: ModuleType) -> Any:
+        return peft.PromptTuningConfig(task_type=peft.TaskType.FEATURE_EXTRACTION,
+                                       num_virtual_tokens=self.params.num_virtual_tokens)
 
-    def select(self, task: str) -> None:
-        name = adapter_name(task)
-        if name != self.active:
-            self.model.backbone.peft.set_adapter(name)  # type: ignore[union-attr,operator]
-            self.active = name
-
-    def before_task(self, task: str, env: TaskEnv) -> None:
-        self.select(task)
-        train_only(self.model, adapter_name(task), "prompt_encoder")
-
-    def memory(self) -> dict[str, int]:
-        return {"prompts": tensor_bytes(p for n, p in self.model.named_parameters() if "prompt_encoder" in n)}
-
-    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-        self.active = None
+    def wrap(self, peft_model: Any) -> nn.Module:
+        return PromptedBackbone(peft_model, self.params.num_virtual_tokens)
