@@ -8,6 +8,7 @@ teacher. The teacher is the model at the task boundary, so a resumed run rebuild
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
 
@@ -43,8 +44,10 @@ class LwF(Approach):
         super().__init__(params, model)
         self.seen: list[str] = []
         self.teacher: CLModel | None = None
+        self.env: TaskEnv | None = None
 
     def before_task(self, task: str, env: TaskEnv) -> None:
+        self.env = env
         self.teacher = None
         if self.seen:
             self.model.last_states = None  # a tensor of the last forward; not part of the teacher
@@ -60,7 +63,7 @@ class LwF(Approach):
         if self.teacher is None or states is None or self.params.alpha == 0:
             return loss
         mask = batch["attention_mask"]
-        with torch.no_grad():
+        with torch.no_grad(), (self.env.autocast() if self.env else contextlib.nullcontext()):
             t_states = self.teacher.encode(batch)
         term = loss.new_zeros(())
         for head in self._old_heads(task):
