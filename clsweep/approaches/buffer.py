@@ -63,7 +63,9 @@ class ReplayBuffer:
         if self.policy != "balanced":
             return
         quota = self.quota()
-        for t in {e.task for e in self.items}:
+        # Insertion order, never a set: string hashes differ between processes, and so would the
+        # order of the random draws below (a resumed or re-run trial would keep other examples).
+        for t in dict.fromkeys(e.task for e in self.items):
             mine = [i for i, e in enumerate(self.items) if e.task == t]
             if len(mine) > quota:
                 drop = {mine[j] for j in torch.randperm(len(mine))[quota:].tolist()}

@@ -33,7 +33,11 @@ class PromptedBackbone(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None) -> SimpleNamespace:
         base = self.peft.base_model
-        b = input_ids.shape[0]
+        b, length = input_ids.shape
+        limit = getattr(self.config, "max_position_embeddings", None)
+        if limit is not None and length + self.n > limit:
+            raise ValueError(f"{length} tokens + {self.n} virtual tokens exceed the backbone's {limit} positions; "
+                             "lower model.max_length or approach.prompt_tuning.num_virtual_tokens")
         prompts = self.peft.get_prompt(b).to(base.get_input_embeddings().weight.dtype)
         embeds = torch.cat([prompts, base.get_input_embeddings()(input_ids)], dim=1)
         mask = torch.cat([attention_mask.new_ones(b, self.n), attention_mask], dim=1)

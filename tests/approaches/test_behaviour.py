@@ -4,6 +4,10 @@ A-GEM never opposes the reference gradient, LwF vanishes at the teacher, DER++ s
 from __future__ import annotations
 
 import copy
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,6 +112,30 @@ def test_reservoir_buffer_stays_within_size_and_keeps_every_task() -> None:
     assert set(buffer.tasks()) == {"a", "b", "c"}  # 180 offered, 12 kept: every task survives
 
 
+_FILL = """
+import json, torch
+from clsweep.approaches.buffer import ReplayBuffer
+torch.manual_seed(0)
+b = ReplayBuffer(size=9, policy="balanced")
+for k, task in enumerate(["ner", "topic", "pair", "intent"]):
+    b.begin_task(task)
+    for j in range(4):
+        ids = torch.arange(5, 11) + 10 * (4 * k + j)
+        b.add_batch(task, {"input_ids": ids.reshape(2, 3), "attention_mask": torch.ones(2, 3, dtype=torch.long),
+                           "labels": torch.zeros(2, dtype=torch.long)})
+print(json.dumps([e.input_ids.tolist() for e in b.items]))
+"""
+
+
+def test_buffer_contents_do_not_depend_on_the_process_hash_seed() -> None:
+    def fill(hash_seed: str) -> list[list[int]]:
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run([sys.executable, "-c", _FILL], env=env, capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    assert fill("1") == fill("2") == fill("3")
+
+
 def test_buffer_round_trips_and_batches_by_task() -> None:
     torch.manual_seed(0)
     buffer = ReplayBuffer(size=8, policy="balanced")
@@ -208,7 +236,7 @@ def test_lwf_term_is_zero_when_student_equals_teacher() -> None:
             p.add_(0.05 * torch.randn_like(p))
     logits = model("c", batch)
     base = task_loss(logits, batch["labels"])
-    assert float(lwf.loss("c", batch, logits, base)) > float(base)
+    assert lwf.loss("c", batch, logits, base).item() > base.item()
 
 
 # ---------------------------------------------------------------------------------------- DER++
