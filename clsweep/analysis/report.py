@@ -17,6 +17,7 @@ import pandas as pd
 import clsweep
 from clsweep.analysis.aggregate import describe_pair, format_table, write_summary
 from clsweep.analysis.collect import SPLITS
+from clsweep.analysis.ordering import family_ordering
 from clsweep.analysis.plots import PLOTS_DIR, _safe, plot_final_scores, plot_forgetting, plot_matrix
 from clsweep.analysis.study import Study
 from clsweep.analysis.trends import (
@@ -129,6 +130,9 @@ def console_text(study: Study) -> str:
     if not opd.empty:
         lines.append("order disparity of final scores (AOPD mean / MOPD max over tasks): " + ", ".join(
             f"{r.config_id}: {r.aopd:.4f} / {r.mopd:.4f}" for r in opd.itertuples()))
+    check = family_ordering(study.runs)
+    if check is not None:
+        lines.append(check.describe())
     pairs = study.paired()
     if not pairs.empty:
         lines.append("paired comparisons (same orderings and seeds):")

@@ -1,13 +1,16 @@
 """The one base class of continual-learning approaches and the task environment the trainer hands them.
 
-Approaches are algorithms: they may add loss terms, transform gradients after backward, pick which
-tasks' data a step trains on, and keep state between tasks. They never step the optimizer; the
-trainer owns the step.
+Approaches are algorithms: they may add loss terms (replayed batches included), transform gradients
+after backward, pick which tasks' data a step trains on, select a per-task backbone variant through
+`CLModel.switch`, freeze parameters before a task (the trainer builds each task's optimizer from the
+parameters that require grad), keep state between tasks and declare the memory it costs. They never
+step the optimizer; the trainer owns the step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -30,6 +33,13 @@ class TaskEnv:
     device: torch.device
     batches: Callable[..., Iterator[Batch]]  # batches(task, split="train", batch_size=..., limit=None)
     batch_loss: Callable[[str, Batch], torch.Tensor]
+    pad_id: int = 0  # for approaches that collate their own batches (replay buffers)
+    autocast: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
+
+
+def tensor_bytes(tensors: Iterable[torch.Tensor]) -> int:
+    """Bytes held by `tensors` (for the memory an approach declares)."""
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 class Approach:
@@ -67,3 +77,7 @@ class Approach:
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         """Restore what `state_dict` and `meta` returned."""
+
+    def memory(self) -> dict[str, int]:
+        """Bytes of extra memory the approach keeps beyond the model, by kind (teacher, fisher, buffer ...)."""
+        return {}

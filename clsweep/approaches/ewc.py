@@ -12,7 +12,7 @@ from typing import Any, Literal
 import torch
 from pydantic import ConfigDict, Field
 
-from clsweep.approaches.base import Approach, Batch, TaskEnv
+from clsweep.approaches.base import Approach, Batch, TaskEnv, tensor_bytes
 from clsweep.models import task_loss
 from clsweep.schema import Strict
 
@@ -100,3 +100,7 @@ class EWC(Approach):
         names = [n for n, _ in self.model.backbone_parameters()]
         self.fishers = [{n: tensors[f"fisher.{i}.{n}"] for n in names} for i in range(pairs)]
         self.anchors = [{n: tensors[f"anchor.{i}.{n}"] for n in names} for i in range(pairs)]
+
+    def memory(self) -> dict[str, int]:
+        return {"fisher": tensor_bytes(t for f in self.fishers for t in f.values()),
+                "anchor": tensor_bytes(t for a in self.anchors for t in a.values())}

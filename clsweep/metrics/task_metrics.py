@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from clsweep.registry import Registry
 
-TASK_TYPES = ("sequence", "token")
+TASK_TYPES = ("sequence", "token", "mlm")
 
 # Sequence metrics get label ids; token metrics get BIO tag strings per sentence. Both get the label names.
 MetricFn = Callable[[Any, Any, Sequence[str]], float]
@@ -88,13 +89,30 @@ def _entity(kind: str) -> MetricFn:
     return score
 
 
-_add("accuracy", _accuracy, TASK_TYPES)
+_add("accuracy", _accuracy, ["sequence", "token"])
 _add("macro_f1", _f1("macro"), ["sequence"])
 _add("micro_f1", _f1("micro"), ["sequence"])
 _add("mcc", _mcc, ["sequence"])
 _add("entity_f1", _entity("f1"), ["token"])
 _add("entity_precision", _entity("precision"), ["token"])
 _add("entity_recall", _entity("recall"), ["token"])
+
+
+def _from_losses(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str]) -> float:
+    raise ValueError("perplexity needs the token losses: use mlm_scores")
+
+
+_add("masked_accuracy", _accuracy, ["mlm"])
+TASK_METRICS.add("perplexity", TaskMetric("perplexity", _from_losses, frozenset({"mlm"}), higher_is_better=False))
+
+
+def mlm_scores(names: Iterable[str], gold: Sequence[int], pred: Sequence[int], nll: Sequence[float]
+               ) -> dict[str, float]:
+    """Masked-LM metrics over the masked tokens: accuracy of the argmax, perplexity = exp(mean NLL)."""
+    if not gold:
+        raise ValueError("cannot score an mlm split without masked tokens")
+    fns = {"masked_accuracy": lambda: _accuracy(gold, pred, []), "perplexity": lambda: math.exp(sum(nll) / len(nll))}
+    return {n: float(fns[n]()) for n in names}
 
 
 def metrics_for(task_type: str) -> list[str]:
@@ -106,6 +124,8 @@ def metrics_for(task_type: str) -> list[str]:
 def default_metrics(task_type: str) -> list[str]:
     """Metrics reported when a task config names none; the first is the headline score."""
     _check_task_type(task_type)
+    if task_type == "mlm":
+        return ["masked_accuracy", "perplexity"]
     return ["accuracy", "macro_f1"] if task_type == "sequence" else ["entity_f1", "accuracy"]
 
 

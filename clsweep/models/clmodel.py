@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +33,28 @@ class CLModel(nn.Module):
             if h.head not in built:
                 built[h.head] = HEADS.get(h.kind)(hidden, h.num_labels, pooling, dropout)
         self.heads = nn.ModuleDict(built)
+        # Approaches that keep per-task backbone variants (peft adapters, prompts, per-task copies) set
+        # this hook; it selects the task's variant before every forward, at train and at eval alike.
+        self.switch: Callable[[str], None] | None = None
+        # The encoder output of the latest forward, so an approach can read other heads (LwF) on the
+        # same states without a second backbone pass.
+        self.last_states: torch.Tensor | None = None
 
     def forward(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        if self.switch is not None:
+            self.switch(task)
+        states = self.encode(batch)
+        self.last_states = states
+        return self.head(task, states, batch["attention_mask"])
+
+    def encode(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The backbone's last hidden states (the backbone variant selected last, when there are several)."""
         inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
-        states = self.backbone(**inputs).last_hidden_state
-        return self.heads[self.task_head[task]](states, batch["attention_mask"])
+        return self.backbone(**inputs).last_hidden_state
+
+    def head(self, task: str, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Logits of `task`'s head on encoder states."""
+        return self.heads[self.task_head[task]](states, mask)
 
     def backbone_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
         """The shared parameters (what regularisers such as EWC protect); heads are per task."""

@@ -36,7 +36,20 @@ class TokenHead(nn.Module):
         return self.out(self.dropout(states))
 
 
+class MLMHead(nn.Module):
+    """BERT's prediction head: a transform (dense, GELU, LayerNorm) and a decoder over the vocabulary."""
+
+    def __init__(self, hidden: int, num_labels: int, pooling: str, dropout: float) -> None:
+        super().__init__()
+        self.transform = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden))
+        self.out = nn.Linear(hidden, num_labels)
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.out(self.transform(states))
+
+
 HeadFactory = Callable[[int, int, str, float], nn.Module]
 HEADS: Registry[HeadFactory] = Registry("head")
 HEADS.add("sequence", SequenceHead)
 HEADS.add("token", TokenHead)
+HEADS.add("mlm", MLMHead)

@@ -14,7 +14,7 @@ from clsweep.tasks.spec import SyntheticSource, TaskSpec
 class Columns:
     text: str
     pair: str | None
-    label: str
+    label: str | None  # None for mlm: raw text only
 
 
 @dataclass
@@ -36,7 +36,7 @@ def task_columns(spec: TaskSpec) -> Columns:
 
         # The synthetic pair task needs both sentences; make that work without extra config.
         pair = "text_pair" if SYNTHETIC_TASKS.get(spec.source.task).pair else None
-    return Columns(spec.text_col, pair, spec.label_col)
+    return Columns(spec.text_col, pair, spec.label_col or None)
 
 
 def check_columns(splits: Any, cols: Columns, err: TaskErrors) -> None:
@@ -55,8 +55,11 @@ def extract(splits: Any, cols: Columns, task_type: str, err: TaskErrors) -> dict
     for split, ds in splits.items():
         names = [c for c in (cols.text, cols.pair, cols.label) if c is not None]
         data = ds.select_columns(names)[:]
-        raw = RawSplit(data[cols.text], data[cols.pair] if cols.pair else None, data[cols.label])
-        if task_type == "token":
+        labels = data[cols.label] if cols.label else [None] * len(data[cols.text])
+        raw = RawSplit(data[cols.text], data[cols.pair] if cols.pair else None, labels)
+        if task_type == "mlm":
+            _check_texts(raw.texts, split, "text_column", cols.text, err)
+        elif task_type == "token":
             _check_words(raw, split, cols, err)
         else:
             _check_texts(raw.texts, split, "text_column", cols.text, err)
@@ -87,7 +90,7 @@ def _check_words(raw: RawSplit, split: str, cols: Columns, err: TaskErrors) -> N
         _check_scalars(tags, split, cols.label, err, row=i)
 
 
-def _check_scalars(values: list[Any], split: str, col: str, err: TaskErrors, row: int | None = None) -> None:
+def _check_scalars(values: list[Any], split: str, col: str | None, err: TaskErrors, row: int | None = None) -> None:
     for i, v in enumerate(values):
         if not isinstance(v, str | int | float):
             where = f"row {i}" if row is None else f"row {row}, token {i}"

@@ -155,7 +155,9 @@ def _load_synthetic(spec: TaskSpec, src: SyntheticSource, err: TaskErrors) -> di
     if task.type != spec.type:
         raise err.error("type", f"synthetic task '{src.task}' is a {task.type} task; set type: {task.type}")
     label = ClassLabel(names=list(task.labels))
-    if task.type == "token":
+    if task.type == "mlm":
+        features = Features({"text": Value("string")})
+    elif task.type == "token":
         features = Features({"tokens": List(Value("string")), "tags": List(label)})
     else:
         features = Features({c: Value("string") for c in task.columns if c != "label"} | {"label": label})

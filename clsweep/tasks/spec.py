@@ -184,6 +184,8 @@ class TaskSpec(Strict):
 
     @model_validator(mode="after")
     def _fits_type(self) -> TaskSpec:
+        if self.type == "mlm" and (self.text_pair_column or self.label_column or self.labels):
+            raise ValueError("mlm tasks read raw text from one text_column; they take no pair or label settings")
         if self.type == "token" and self.text_pair_column:
             raise ValueError("token tasks take one token column; text_pair_column is for sequence tasks")
         if isinstance(self.source, ConllSource) and self.type != "token":

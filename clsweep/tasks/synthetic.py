@@ -108,6 +108,19 @@ def _ner(rng: random.Random, groups: list[list[str]]) -> dict[str, Any]:
     return {"tokens": tokens, "tags": tags}
 
 
+def _corpus(rng: random.Random, groups: list[list[str]]) -> dict[str, Any]:
+    # Raw text for masked-LM pre-training: runs of a group's signal words in a fixed cyclic order among
+    # a few fillers, so a masked signal word is predictable from its neighbours (fillers are not).
+    words = [rng.choice(FILLER_WORDS) for _ in range(rng.randint(2, 4))]
+    for _ in range(2):
+        group = rng.choice(groups)
+        start = rng.randrange(len(group))
+        run = [group[(start + k) % len(group)] for k in range(4)]
+        at = rng.randint(0, len(words))
+        words[at:at] = run
+    return {"text": " ".join(words)}
+
+
 def _register(task: SyntheticTask) -> None:
     SYNTHETIC_TASKS.add(task.name, task)
 
@@ -125,7 +138,9 @@ _register(SyntheticTask("pair", "sequence", ("0", "1"), ("text", "text_pair", "l
 _register(SyntheticTask("ner", "token", ("B-LOC", "B-ORG", "B-PER", "I-LOC", "I-ORG", "I-PER", "O"),
                         ("tokens", "tags"), _ner, partition_seed=6))
 
-_GROUPS = {"topic": 4, "sentiment": 2, "intent": 3, "register": 2, "pair": 2, "ner": 4}
+_register(SyntheticTask("corpus", "mlm", (), ("text",), _corpus, partition_seed=7))
+
+_GROUPS = {"topic": 4, "sentiment": 2, "intent": 3, "register": 2, "pair": 2, "ner": 4, "corpus": 6}
 
 
 def generate(task: str, n: int, seed: int, split: str) -> dict[str, list[Any]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
-from clsweep.tasks import cache
+from clsweep.tasks import cache, mlm
 from clsweep.tasks import labels as lab
 from clsweep.tasks import sources as src
 from clsweep.tasks import stats as st
@@ -42,6 +42,7 @@ class Task:
     labels: list[str]
     splits: dict[str, Split]
     stats: dict[str, Any] = field(default_factory=dict)
+    num_classes: int | None = None  # mlm: the vocabulary size (its labels list stays empty)
 
     @property
     def name(self) -> str:
@@ -53,7 +54,7 @@ class Task:
 
     @property
     def num_labels(self) -> int:
-        return len(self.labels)
+        return self.num_classes if self.num_classes is not None else len(self.labels)
 
     @property
     def metric_names(self) -> list[str]:
@@ -92,6 +93,9 @@ def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None
     missing = [i for s in specs for i in src.missing_files(s, errs[s.name])]
     if missing:
         raise ConfigError(missing)
+    for s in specs:
+        if s.type == "mlm" and getattr(tokenizer, "mask_token_id", None) is None:
+            raise errs[s.name].error("type", "mlm tasks need a tokenizer with a mask token; this one has none")
     tok_fp = cache.tokenizer_fingerprint(tokenizer)
     plans = [_plan(s, s.max_length or cfg.model.max_length, tok_fp, root, errs[s.name], cache_only) for s in specs]
     lab.check_shared_heads([(p.spec, p.labels) for p in plans], errs)
@@ -115,6 +119,8 @@ def _plan(spec: TaskSpec, max_length: int, tok_fp: dict[str, Any], root: Path, e
         raise RuntimeError(f"task {spec.name}: no tokenization cache entry at {path}; data must be prepared first")
     splits, carved = src.load_splits(spec, err, root)
     check_columns(splits, cols, err)
+    if spec.type == "mlm":
+        return _Plan(spec, key, path, max_length, [], raw=extract(splits, cols, spec.type, err), carved=carved)
     names = lab.class_names(splits["train"].features[cols.label])
     token = spec.type == "token"
     values = extract(splits, cols, spec.type, err)
@@ -128,22 +134,28 @@ def _from_cache(p: _Plan, log: Callable[[str], None]) -> Task:
     assert p.cached is not None
     meta, splits = p.cached
     log(f"task {p.spec.name}: using cached tokenization ({p.dir})")
-    return Task(p.spec, p.labels, {s: Split(**d) for s, d in splits.items()}, meta["stats"])
+    classes = int(meta["stats"]["num_labels"]) if p.spec.type == "mlm" else None
+    return Task(p.spec, p.labels, {s: Split(**d) for s, d in splits.items()}, meta["stats"], classes)
 
 
 def _tokenize(p: _Plan, tokenizer: Any, log: Callable[[str], None]) -> Task:
     assert p.raw is not None
     token = p.spec.type == "token"
+    masking = mlm.masking_for(tokenizer) if p.spec.type == "mlm" else None
     splits: dict[str, Split] = {}
     split_stats = {}
     for name, raw in p.raw.items():
-        enc = encode_split(tokenizer, raw, lab.encode(raw, p.labels, token), token, p.max_length)
+        labels = raw.labels if masking else lab.encode(raw, p.labels, token)
+        enc = encode_split(tokenizer, raw, labels, token, p.max_length)
+        if masking is not None:  # the targets are masked tokens of the text itself
+            enc["input_ids"], enc["labels"] = mlm.mask_split(enc["input_ids"], masking, f"{p.spec.name}/{name}")
         splits[name] = Split(enc["input_ids"], enc["token_type_ids"], enc["labels"], display_texts(raw, token))
-        split_stats[name] = st.split_stats(raw.texts, raw.pairs, raw.labels, p.labels, token, enc["lengths"],
-                                           p.max_length)
-    stats = st.task_stats(split_stats, p.carved, p.max_length, len(p.labels))
+        split_stats[name] = st.split_stats(raw.texts, raw.pairs, [] if masking else raw.labels, p.labels, token,
+                                           enc["lengths"], p.max_length)
+    classes = masking.vocab_size if masking else None
+    stats = st.task_stats(split_stats, p.carved, p.max_length, classes or len(p.labels))
     cache.write_entry(p.dir, p.key, {"task": p.spec.name, "labels": p.labels, "stats": stats},
                       {s: sp.to_json() for s, sp in splits.items()})
     sizes = "/".join(str(len(splits[s])) for s in src.SPLITS)
     log(f"task {p.spec.name}: tokenized {sizes} train/dev/test examples -> cached at {p.dir}")
-    return Task(p.spec, p.labels, splits, stats)
+    return Task(p.spec, p.labels, splits, stats, classes)

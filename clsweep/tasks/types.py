@@ -12,7 +12,7 @@ class TaskType:
     name: str
     head: str  # the head kind in clsweep.models.heads
     text_column: str
-    label_column: str
+    label_column: str  # empty: the type reads no labels (mlm makes its own targets)
     default_metrics: tuple[str, ...]
 
 
@@ -21,6 +21,11 @@ TASK_TYPES.add(
     "sequence",
     TaskType("sequence", head="sequence", text_column="text", label_column="label",
              default_metrics=("accuracy", "macro_f1")),
+)
+TASK_TYPES.add(
+    "mlm",
+    TaskType("mlm", head="mlm", text_column="text", label_column="",
+             default_metrics=("masked_accuracy", "perplexity")),
 )
 TASK_TYPES.add(
     "token",

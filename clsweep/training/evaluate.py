@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from clsweep.metrics.task_metrics import compute_metrics
+from clsweep.metrics.task_metrics import compute_metrics, mlm_scores
 from clsweep.models import CLModel
 from clsweep.tasks.task import Task
 from clsweep.training.batching import by_length, collate
@@ -30,13 +30,20 @@ def evaluate(model: CLModel, task: Task, split: str, batch_size: int, device: to
     truth: list[Any] = []
     preds: list[Any] = []
     order: list[int] = []
+    nll: list[float] = []
     for idx in by_length(data, batch_size):
         batch = collate(data, idx, pad_id, device)
         with autocast():
             logits = model(task.name, batch)
         pred = logits.argmax(-1).cpu()
         labels = batch["labels"].cpu()
-        if task.type == "token":
+        if task.type == "mlm":  # only masked positions count; perplexity needs their losses
+            keep = labels != -100
+            nll.extend(torch.nn.functional.cross_entropy(logits.float().cpu()[keep], labels[keep],
+                                                         reduction="none").tolist())
+            truth.extend(labels[keep].tolist())
+            preds.extend(pred[keep].tolist())
+        elif task.type == "token":
             for p_row, l_row in zip(pred, labels, strict=True):
                 keep = l_row != -100
                 truth.append([task.labels[i] for i in l_row[keep].tolist()])
@@ -46,6 +53,8 @@ def evaluate(model: CLModel, task: Task, split: str, batch_size: int, device: to
             preds.extend(pred.tolist())
         order.extend(idx)
     model.train(was_training)
+    if task.type == "mlm":
+        return EvalResult(mlm_scores(task.metric_names, truth, preds, nll))
     scores = compute_metrics(task.metric_names, task.type, truth, preds, task.labels)
     return EvalResult(scores, _errors(task, split, order, truth, preds, keep_errors))
 

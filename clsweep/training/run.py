@@ -120,6 +120,7 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
                           "run_s": time.perf_counter() - t_train, "total_s": time.perf_counter() - t_start,
                           "device": str(device)})
     result = build_result(cfg, state, tasks)
+    result["approach_memory"] = approach.memory()  # bytes the approach keeps beyond the model, by kind
     if gpu is not None:
         gpu.stop()
     result["gpu"] = gpu.summary() if gpu else {"available": False, "reason": f"device is {device.type}"}

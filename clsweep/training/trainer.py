@@ -38,7 +38,8 @@ class ContinualTrainer:
         self.callbacks = CallbackList(callbacks)
         self.checkpoint_dir = checkpoint_dir
         self.autocast = autocast_factory(device, cfg.train.precision)
-        self.env = TaskEnv(device=device, batches=self._batches, batch_loss=self._batch_loss)
+        self.env = TaskEnv(device=device, batches=self._batches, batch_loss=self._batch_loss, pad_id=pad_id,
+                           autocast=self.autocast)
         self.global_step = 0
 
     # ------------------------------------------------------------------------------------------ run

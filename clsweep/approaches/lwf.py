@@ -1,0 +1,89 @@
+"""Learning without Forgetting (Li & Hoiem 2017), multi-head: distil every previous head on current inputs.
+
+loss + alpha * sum over previous heads of T^2 * KL(teacher || student) at temperature T, where the
+teacher is a frozen copy of the model taken before the task starts. Token heads are distilled per token
+under the attention mask. The KL (not the cross-entropy) makes the term exactly zero when student equals
+teacher. The teacher is the model at the task boundary, so a resumed run rebuilds it from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from typing import Any
+
+import torch
+from pydantic import Field
+from torch.nn import functional as F
+
+from clsweep.approaches.base import Approach, Batch, TaskEnv, tensor_bytes
+from clsweep.models import CLModel
+from clsweep.schema import Strict
+
+
+class LwFParams(Strict):
+    alpha: float = Field(1.0, ge=0, description="weight of the distillation term")
+    temperature: float = Field(2.0, gt=0)
+
+
+def distillation(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None, t: float) -> torch.Tensor:
+    """T^2 * KL(softmax(teacher/T) || softmax(student/T)), averaged over examples (or unmasked tokens)."""
+    log_p = F.log_softmax(teacher.float() / t, dim=-1)
+    log_q = F.log_softmax(student.float() / t, dim=-1)
+    kl = F.kl_div(log_q, log_p, log_target=True, reduction="none").sum(-1)
+    per_unit = (kl * mask).sum() / mask.sum().clamp(min=1) if mask is not None and kl.ndim == 2 else kl.mean()
+    return per_unit * t * t
+
+
+class LwF(Approach):
+    name = "lwf"
+    Params = LwFParams
+    params: LwFParams
+
+    def __init__(self, params: Any, model: CLModel) -> None:
+        super().__init__(params, model)
+        self.seen: list[str] = []
+        self.teacher: CLModel | None = None
+        self.env: TaskEnv | None = None
+
+    def before_task(self, task: str, env: TaskEnv) -> None:
+        self.env = env
+        self.teacher = None
+        if self.seen:
+            self.model.last_states = None  # a tensor of the last forward; not part of the teacher
+            self.teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
+
+    def _old_heads(self, task: str) -> list[str]:
+        current = self.model.task_head[task]
+        heads = dict.fromkeys(self.model.task_head[t] for t in self.seen if t != task)
+        return [h for h in heads if h != current]
+
+    def loss(self, task: str, batch: Batch, logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        states = self.model.last_states
+        if self.teacher is None or states is None or self.params.alpha == 0:
+            return loss
+        mask = batch["attention_mask"]
+        with torch.no_grad(), (self.env.autocast() if self.env else contextlib.nullcontext()):
+            t_states = self.teacher.encode(batch)
+        term = loss.new_zeros(())
+        for head in self._old_heads(task):
+            s_logits = self.model.heads[head](states, mask)
+            with torch.no_grad():
+                t_logits = self.teacher.heads[head](t_states, mask)
+            term = term + distillation(s_logits, t_logits, mask, self.params.temperature)
+        return loss + self.params.alpha * term
+
+    def after_task(self, task: str, env: TaskEnv) -> None:
+        if task not in self.seen:
+            self.seen.append(task)
+        self.teacher = None  # free the copy between tasks
+
+    def meta(self) -> dict[str, Any]:
+        return {"seen": self.seen}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        self.seen = list(meta.get("seen", []))
+
+    def memory(self) -> dict[str, int]:
+        # Declared while it exists: the teacher is a full copy of the model during every task after the first.
+        return {"teacher": tensor_bytes(self.model.parameters()) if self.seen else 0}

@@ -1,0 +1,65 @@
+"""Prompt tuning (Lester et al. 2021): one peft soft prompt per task on a frozen backbone, switched by task.
+
+The task's virtual tokens are prepended to the input embeddings; the states at the prompt positions are
+cut off again, so heads see one state per real token (CLS pooling reads the real [CLS], token heads stay
+aligned with their labels). The prompt keeps segment ids of pair tasks (peft's own forward drops them).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from clsweep.approaches.adapters import AdapterApproach
+from clsweep.schema import Strict
+
+
+class PromptTuningParams(Strict):
+    num_virtual_tokens: int = Field(8, ge=1, description="prompt length per task")
+
+
+class PromptedBackbone(nn.Module):
+    """The frozen backbone with the active adapter's prompt in front of every input."""
+
+    def __init__(self, peft_model: Any, n: int) -> None:
+        super().__init__()
+        self.peft, self.n = peft_model, n
+        self.config = peft_model.base_model.config
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None) -> SimpleNamespace:
+        base = self.peft.base_model
+        b, length = input_ids.shape
+        limit = getattr(self.config, "max_position_embeddings", None)
+        if limit is not None and length + self.n > limit:
+            raise ValueError(f"{length} tokens + {self.n} virtual tokens exceed the backbone's {limit} positions; "
+                             "lower model.max_length or approach.prompt_tuning.num_virtual_tokens")
+        prompts = self.peft.get_prompt(b).to(base.get_input_embeddings().weight.dtype)
+        embeds = torch.cat([prompts, base.get_input_embeddings()(input_ids)], dim=1)
+        mask = torch.cat([attention_mask.new_ones(b, self.n), attention_mask], dim=1)
+        kwargs: dict[str, Any] = {}
+        if token_type_ids is not None:
+            kwargs["token_type_ids"] = torch.cat([token_type_ids.new_zeros(b, self.n), token_type_ids], dim=1)
+        states = base(inputs_embeds=embeds, attention_mask=mask, **kwargs).last_hidden_state
+        # Only `last_hidden_state` is read (CLModel.encode); importing transformers' output class here would
+        # load transformers whenever the approach registry is imported.
+        return SimpleNamespace(last_hidden_state=states[:, self.n :])
+
+
+class PromptTuning(AdapterApproach):
+    name = "prompt_tuning"
+    Params = PromptTuningParams
+    params: PromptTuningParams
+    marker = "prompt_encoder"
+    memory_kind = "prompts"
+
+    def peft_config(self, peft: ModuleType) -> Any:
+        return peft.PromptTuningConfig(task_type=peft.TaskType.FEATURE_EXTRACTION,
+                                       num_virtual_tokens=self.params.num_virtual_tokens)
+
+    def wrap(self, peft_model: Any) -> nn.Module:
+        return PromptedBackbone(peft_model, self.params.num_virtual_tokens)

@@ -1,0 +1,39 @@
+"""Experience replay: a buffer of past examples (token ids) replayed alongside every current batch.
+
+Each step draws `replay_batch_size` stored examples and mixes them with the current batch: the loss is
+the mean cross-entropy over all examples of both, each replayed example scored by its own task's head.
+The buffer is filled from the training stream (reservoir over everything seen, or per-task balanced).
+"""
+
+from __future__ import annotations
+
+import torch
+from pydantic import Field
+
+from clsweep.approaches.base import Batch
+from clsweep.approaches.buffer import BufferedApproach, Policy, replay_ce
+from clsweep.schema import Strict
+
+
+class ReplayParams(Strict):
+    buffer_size: int = Field(200, ge=1, description="examples kept over all tasks")
+    policy: Policy = "balanced"
+    replay_batch_size: int = Field(16, ge=1, description="replayed examples mixed into each step")
+
+
+class Replay(BufferedApproach):
+    name = "replay"
+    Params = ReplayParams
+    params: ReplayParams
+
+    def loss(self, task: str, batch: Batch, logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        out = loss
+        rb = self.replay_batch(self.params.replay_batch_size)
+        if rb is not None and self.env is not None:
+            with self.env.autocast():
+                replayed = replay_ce(self.model, rb)
+            n = int(batch["input_ids"].shape[0])
+            out = (n * loss + rb.size * replayed) / (n + rb.size)
+        # Stored after use, so a batch never replays itself in the step it arrives.
+        self.buffer.add_batch(task, batch)
+        return out
