@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="run folder (default: <run.storage_path>/<name>/<approach>-seed<N>-<time>)")
     t.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR from its last task checkpoint")
     t.add_argument("--quiet", action="store_true", help="no per-step progress lines")
+    t.add_argument("--profile", type=int, nargs="?", const=5, default=None, metavar="STEPS",
+                   help="torch.profiler over STEPS training steps (default 5) -> <run folder>/profile")
     r = sub.add_parser("run", help="a sweep on Ray Tune over the `search:` section")
     r.add_argument("experiment", type=Path)
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -84,11 +86,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     from clsweep.training.run import run_experiment  # torch and friends load only when training
 
-    result = run_experiment(cfg, out, resume=bool(args.resume), sources=sources,
+    result = run_experiment(cfg, out, resume=bool(args.resume), sources=sources, callbacks=_profiler(args, out),
                             log=lambda m: print(m, file=sys.stderr), progress=not args.quiet)
     _print_summary(result, out)
     _plot_run(result, out)
     return 0
+
+
+def _profiler(args: argparse.Namespace, out: Path) -> list[Any]:
+    if args.profile is None:
+        return []
+    if args.profile < 1:
+        raise ConfigError.one("<command line>", "--profile", f"needs at least 1 step, got {args.profile}")
+    from clsweep.observe.profile import ProfilerCallback, pyspy_hint
+
+    print(pyspy_hint(out), file=sys.stderr)
+    return [ProfilerCallback(out / "profile", steps=args.profile)]
 
 
 def _plot_run(result: dict[str, Any], out: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ class Task:
     labels: list[str]
     splits: dict[str, Split]
     stats: dict[str, Any] = field(default_factory=dict)
+    prepare_s: float = 0.0  # loading, checking and tokenizing (or reading the cache) in this process
 
     @property
     def name(self) -> str:
@@ -93,11 +95,17 @@ def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None
     if missing:
         raise ConfigError(missing)
     tok_fp = cache.tokenizer_fingerprint(tokenizer)
-    plans = [_plan(s, s.max_length or cfg.model.max_length, tok_fp, root, errs[s.name], cache_only) for s in specs]
+    plans, seconds = [], {}
+    for s in specs:
+        t0 = time.perf_counter()
+        plans.append(_plan(s, s.max_length or cfg.model.max_length, tok_fp, root, errs[s.name], cache_only))
+        seconds[s.name] = time.perf_counter() - t0
     lab.check_shared_heads([(p.spec, p.labels) for p in plans], errs)
     tasks = {}
     for p in plans:
+        t0 = time.perf_counter()
         tasks[p.spec.name] = _from_cache(p, log) if p.cached else _tokenize(p, tokenizer, log)
+        tasks[p.spec.name].prepare_s = seconds[p.spec.name] + time.perf_counter() - t0
         log(st.summary(p.spec.name, p.spec.type, tasks[p.spec.name].stats))
     return tasks
 

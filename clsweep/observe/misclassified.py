@@ -1,0 +1,50 @@
+"""Misclassified-sample files: misclassified/<task>.jsonl gains each evaluation stage's records.
+
+The records and the complete counts are made by the trainer (clsweep.training.mistakes) and live in the
+run state; this observer only writes them. Writing a stage replaces any earlier copy of that stage, so a
+resumed run never duplicates records.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from clsweep.io import write_json_atomic, write_text_atomic
+from clsweep.training.callbacks import Callback
+from clsweep.training.state import RunState
+
+COUNTS_FILE = "counts.json"
+
+
+def task_file(folder: Path, task: str) -> Path:
+    return folder / (re.sub(r"[^A-Za-z0-9_.-]", "_", task) + ".jsonl")
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class MisclassifiedWriter(Callback):
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def on_run_start(self, state: RunState, resumed: bool) -> None:
+        self._write(state, state.completed)  # stage 0 (before training), or the stage a resume starts from
+
+    def on_task_end(self, position: int, task: str, state: RunState, checkpoint: Path | None) -> None:
+        self._write(state, position + 1)
+
+    def _write(self, state: RunState, stage: int) -> None:
+        if not state.mistakes:
+            return
+        for task, records in state.misclassified.items():
+            path = task_file(self.folder, task)
+            kept = [r for r in read_records(path) if r["stage"] < stage]
+            lines = [json.dumps(r, ensure_ascii=False) for r in [*kept, *records]]
+            write_text_atomic(path, "".join(line + "\n" for line in lines))
+        write_json_atomic(self.folder / COUNTS_FILE, state.mistakes)
