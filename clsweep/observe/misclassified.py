@@ -1,8 +1,8 @@
 """Misclassified-sample files: misclassified/<task>.jsonl gains each evaluation stage's records.
 
 The records and the complete counts are made by the trainer (clsweep.training.mistakes) and live in the
-run state; this observer only writes them. Writing a stage replaces any earlier copy of that stage, so a
-resumed run never duplicates records.
+run state; this observer only writes them. A stage is appended; a run that starts (or resumes) first
+drops any records of the stages it is about to write again, so a resumed run never duplicates records.
 """
 
 from __future__ import annotations
@@ -34,17 +34,25 @@ class MisclassifiedWriter(Callback):
         self.folder = Path(folder)
 
     def on_run_start(self, state: RunState, resumed: bool) -> None:
-        self._write(state, state.completed)  # stage 0 (before training), or the stage a resume starts from
+        # Stage `completed` is in the state (stage 0 before training, or the boundary a resume starts from).
+        for task in state.misclassified:
+            path = task_file(self.folder, task)
+            kept = [r for r in read_records(path) if r["stage"] < state.completed]
+            write_text_atomic(path, "".join(_line(r) for r in kept))
+        self._write(state)
 
     def on_task_end(self, position: int, task: str, state: RunState, checkpoint: Path | None) -> None:
-        self._write(state, position + 1)
+        self._write(state)
 
-    def _write(self, state: RunState, stage: int) -> None:
+    def _write(self, state: RunState) -> None:
         if not state.mistakes:
             return
+        self.folder.mkdir(parents=True, exist_ok=True)
         for task, records in state.misclassified.items():
-            path = task_file(self.folder, task)
-            kept = [r for r in read_records(path) if r["stage"] < stage]
-            lines = [json.dumps(r, ensure_ascii=False) for r in [*kept, *records]]
-            write_text_atomic(path, "".join(line + "\n" for line in lines))
+            with task_file(self.folder, task).open("a", encoding="utf-8") as f:
+                f.write("".join(_line(r) for r in records))
         write_json_atomic(self.folder / COUNTS_FILE, state.mistakes)
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False) + "\n"

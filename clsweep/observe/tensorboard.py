@@ -13,6 +13,7 @@ from clsweep.training.callbacks import Callback, StepInfo
 from clsweep.training.state import Row, RunState
 
 TIMING_KEYS = ("train_s", "after_task_s", "eval_s", "checkpoint_s", "steps_per_s", "tokens_per_s", "eval_share")
+RESOURCE_PHASES = ("train", "eval", "all")  # the others' times are in time/*
 GPU_KEYS = ("memory_peak_mib", "memory_mean_mib", "util_mean", "process_util_mean", "torch_peak_allocated_mib")
 
 
@@ -77,7 +78,9 @@ class TensorBoardCallback(Callback):
                 self.writer.add_scalar(f"time/{key}", times[key], seen)
         res = self.resources.task_summary(task) if self.resources is not None else {}
         for phase, entry in res.items():
-            for key in ("wall_s", "cpu_s", "cpu_util", "rss_peak_mib"):
+            if phase not in RESOURCE_PHASES:
+                continue
+            for key in ("cpu_util", "rss_peak_mib"):
                 if key in entry:
                     self.writer.add_scalar(f"resources/{phase}/{key}", entry[key], seen)
             for key in GPU_KEYS:
