@@ -8,7 +8,9 @@ Variants, alternating and repeated (median over repeats):
 Each run is a whole trial in a fresh Python process, as a Ray trial is: imports, cached data, model, the
 6-task synthetic suite at the settings of search_spaces/ewc.yaml (fine-tuning), 7 evaluation stages,
 checkpoints. Prints the median wall and CPU seconds of the child processes, their ratios to `off`, and
-the paired wall ratios per repeat (the variants alternate, so a load spike hits neighbours alike).
+the paired ratios per repeat (the variants alternate, first place rotating, so a load spike or drift hits
+them alike). On a shared machine the CPU seconds are the steadier figure: other processes' load moves
+wall time, not this process's own work.
 
     HF_HUB_OFFLINE=1 python benchmarks/bench_observe.py [--repeats 5] [--threads 1] [--gpu-interval 0.5]
 """
@@ -71,21 +73,30 @@ def child(raw_file: str, out: str, gpu_interval: float) -> None:
 
     cfg = ExperimentConfig.model_validate(json.loads(Path(raw_file).read_text()))
     if gpu_interval <= 0:
-        run_experiment(cfg, Path(out), progress=False, log=lambda m: None)
-        return
-    monitor = lambda no_gpu, interval_s, path: ResourceMonitor(None, gpu_interval, 0, path)  # noqa: E731
-    with mock.patch.dict(sys.modules, {"pynvml": _fake_nvml()}), mock.patch.object(run_module, "ResourceMonitor",
-                                                                                   monitor):
         result = run_experiment(cfg, Path(out), progress=False, log=lambda m: None)
-    assert result["resources"]["gpu"]["samples"] > 0
+    else:
+        monitor = lambda no_gpu, interval_s, path: ResourceMonitor(None, gpu_interval, 0, path)  # noqa: E731
+        with mock.patch.dict(sys.modules, {"pynvml": _fake_nvml()}), \
+                mock.patch.object(run_module, "ResourceMonitor", monitor):
+            result = run_experiment(cfg, Path(out), progress=False, log=lambda m: None)
+        assert result["resources"]["gpu"]["samples"] > 0
+    tm = result["timings"]
+    phases = {k: sum(t[f"{k}_s"] for t in tm["tasks"].values()) for k in ("train", "eval", "checkpoint")}
+    phases["eval"] += tm["initial_eval_s"]
+    print(json.dumps({"run_experiment": tm["total_s"], **phases}))
 
 
-def one_run(raw_file: Path, out: Path, gpu_interval: float) -> tuple[float, float]:
+PARTS: dict[str, list[dict[str, float]]] = {}  # variant -> the child's own phase totals, per repeat
+
+
+def one_run(raw_file: Path, out: Path, gpu_interval: float, name: str = "") -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, __file__, "--child", str(raw_file), str(out), str(gpu_interval)], check=True)
+    done = subprocess.run([sys.executable, __file__, "--child", str(raw_file), str(out), str(gpu_interval)],
+                          check=True, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    PARTS.setdefault(name, []).append(json.loads(done.stdout.strip().splitlines()[-1]))
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
@@ -110,19 +121,29 @@ def main() -> None:
         variants = {"off": ("off", 0.0), "on": ("on", 0.0), "on+gpu": ("on", args.gpu_interval)}
         one_run(root / "off.json", root / "warm", 0.0)  # tokenization cache, file system cache
         times: dict[str, list[tuple[float, float]]] = {k: [] for k in variants}
+        names = list(variants)
         for i in range(args.repeats):
-            for name, (raw_name, gpu) in variants.items():
-                times[name].append(one_run(root / f"{raw_name}.json", root / f"{name}-{i}", gpu))
+            # Rotate who goes first, so a drift in the machine's load does not favour one variant.
+            for name in names[i % 3 :] + names[: i % 3]:
+                raw_name, gpu = variants[name]
+                times[name].append(one_run(root / f"{raw_name}.json", root / f"{name}-{i}", gpu, name))
     med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
     base_wall, base_cpu = med["off"]
     print(f"| variant | wall s (median of {args.repeats}) | wall vs off | CPU s | CPU vs off |")
     print("|---|---|---|---|---|")
     for k, (w, c) in med.items():
         print(f"| {k} | {w:.2f} | {w / base_wall:.3f}x | {c:.2f} | {c / base_cpu:.3f}x |")
+    print("\nInside the run (median seconds; the rest of a child's wall time is start-up, imports and exit):")
+    print("| variant | run_experiment | train | eval | checkpoint |")
+    print("|---|---|---|---|---|")
+    for k in variants:
+        med_parts = {p: statistics.median(r[p] for r in PARTS[k]) for p in PARTS[k][0]}
+        print(f"| {k} | " + " | ".join(f"{v:.2f}" for v in med_parts.values()) + " |")
     for k in ("on", "on+gpu"):
-        paired = [a[0] / b[0] for a, b in zip(times[k], times["off"], strict=True)]
-        print(f"paired wall ratio {k}/off per repeat: {', '.join(f'{r:.3f}' for r in paired)} "
-              f"(median {statistics.median(paired):.3f})")
+        for j, what in ((0, "wall"), (1, "CPU")):
+            paired = [a[j] / b[j] for a, b in zip(times[k], times["off"], strict=True)]
+            print(f"paired {what} ratio {k}/off per repeat: {', '.join(f'{r:.3f}' for r in paired)} "
+                  f"(median {statistics.median(paired):.3f})")
 
 
 if __name__ == "__main__":

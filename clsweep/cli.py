@@ -119,6 +119,21 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
     print(f"{result['approach']} on {' -> '.join(result['order'])} ({result['eval_split']}): "
           + ", ".join(f"{k}={v}" for k, v in fmt.items()))
     print(f"wrote {out / 'result.json'} in {result['timings']['total_s']:.1f}s")
+    print(_measures_line(result))
+
+
+def _measures_line(result: dict[str, Any]) -> str:
+    """Where the time went and what the GPU did, in one line (the details are in result.json and tb/)."""
+    tm, per = result["timings"], result["timings"]["tasks"].values()
+    train_s = sum(t["train_s"] for t in per)
+    steps, tokens = sum(t["steps"] for t in per), sum(t["tokens"] for t in per)
+    gpu = result.get("gpu", {})
+    peaks = [p["all"]["gpu"].get("memory_peak_mib", 0.0) for p in result.get("resources", {}).get("tasks", {}).values()
+             if "gpu" in p.get("all", {})]
+    gpu_text = (f"GPU {gpu.get('device')}: peak {max(peaks, default=0.0):.0f} MiB" if gpu.get("available")
+                else f"GPU: {gpu.get('reason', 'not measured')}")
+    return (f"time: data {tm['data_s']:.1f}s, train {train_s:.1f}s ({steps / max(train_s, 1e-9):.1f} steps/s, "
+            f"{tokens / max(train_s, 1e-9):.0f} tokens/s), evaluation {tm['eval_share']:.0%} of the run; {gpu_text}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -223,8 +223,12 @@ def test_cpu_run_records_no_gpu_timings_and_data_facts(three: dict[str, Any]) ->
 
 
 def test_profile_flag_writes_a_trace_and_a_py_spy_hint(three: dict[str, Any], tmp_path: Path) -> None:
-    result, stderr = train(three["exp"], tmp_path / "run", "--profile", "2")
+    rc, stdout, stderr = run_cli(["train", str(three["exp"]), "--out", str(tmp_path / "run"), "--quiet",
+                                  "--profile", "2"])
+    assert rc == 0, stderr
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["matrix"] == three["result"]["matrix"]  # profiling observes, never changes training
+    assert "evaluation " in stdout and "GPU: no GPU: the run uses the cpu device" in stdout  # the summary line
     traces = list((tmp_path / "run" / "profile").glob("*.pt.trace.json"))
     assert len(traces) == 1 and json.loads(traces[0].read_text())["traceEvents"]
     hints = [line for line in stderr.splitlines() if "py-spy record" in line]

@@ -37,8 +37,9 @@ class MisclassifiedWriter(Callback):
         # Stage `completed` is in the state (stage 0 before training, or the boundary a resume starts from).
         for task in state.misclassified:
             path = task_file(self.folder, task)
-            kept = [r for r in read_records(path) if r["stage"] < state.completed]
-            write_text_atomic(path, "".join(_line(r) for r in kept))
+            if path.is_file():
+                kept = [r for r in read_records(path) if r["stage"] < state.completed]
+                write_text_atomic(path, "".join(_line(r) for r in kept), durable=False)
         self._write(state)
 
     def on_task_end(self, position: int, task: str, state: RunState, checkpoint: Path | None) -> None:
@@ -51,7 +52,8 @@ class MisclassifiedWriter(Callback):
         for task, records in state.misclassified.items():
             with task_file(self.folder, task).open("a", encoding="utf-8") as f:
                 f.write("".join(_line(r) for r in records))
-        write_json_atomic(self.folder / COUNTS_FILE, state.mistakes)
+        # Not fsynced: rewritten every stage, and the counts are also in each checkpoint and in result.json.
+        write_json_atomic(self.folder / COUNTS_FILE, state.mistakes, durable=False)
 
 
 def _line(record: dict[str, Any]) -> str:
