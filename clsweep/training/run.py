@@ -25,7 +25,7 @@ from clsweep.tasks.task import Task, prepare_tasks
 from clsweep.tasks.types import TASK_TYPES
 from clsweep.training.callbacks import Callback, Progress
 from clsweep.training.state import RunState, latest_checkpoint, load_checkpoint
-from clsweep.training.trainer import ContinualTrainer
+from clsweep.training.trainer import PHASE_KEYS, ContinualTrainer
 
 CONFIG_FILE, RESULT_FILE, CHECKPOINTS = "config.json", "result.json", "checkpoints"
 RESOURCES_FILE, MISCLASSIFIED = "resources.json", "misclassified"
@@ -87,11 +87,16 @@ def _observers(cfg: ExperimentConfig, out: Path, tasks: dict[str, Task], primary
 
 
 def _finish_timings(timings: dict[str, Any], tasks: dict[str, Task]) -> None:
-    """Per-task data preparation, and the share of the run spent evaluating (the row before training included)."""
+    """Per-task data preparation, and the share of the phases spent evaluating (the row before training included).
+
+    Phases, not `run_s`: after a resume they still cover every task, while `run_s` covers this process only.
+    """
     for name, t in timings["tasks"].items():
         t["data_s"] = tasks[name].prepare_s
-    evals = timings.get("initial_eval_s", 0.0) + sum(t.get("eval_s", 0.0) for t in timings["tasks"].values())
-    timings["eval_share"] = evals / max(timings["run_s"], 1e-9)
+    per = timings["tasks"].values()
+    initial = timings.get("initial_eval_s", 0.0)
+    phases = initial + sum(t.get(k, 0.0) for t in per for k in PHASE_KEYS)
+    timings["eval_share"] = (initial + sum(t.get("eval_s", 0.0) for t in per)) / max(phases, 1e-9)
 
 
 def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, sources: Sources | None = None,

@@ -126,7 +126,10 @@ def test_timings_per_task(measured: dict[str, Any], tmp_path: Path) -> None:
         phases = t["train_s"] + t["after_task_s"] + t["eval_s"] + t["checkpoint_s"]
         assert t["eval_share"] == pytest.approx(t["eval_s"] / phases)
         assert t["data_s"] > 0 and t["checkpoint_s"] > 0
-    assert 0 < timings["eval_share"] < 1 and timings["initial_eval_s"] > 0
+    phases = timings["initial_eval_s"] + sum(t[k] for t in timings["tasks"].values()
+                                             for k in ("train_s", "after_task_s", "eval_s", "checkpoint_s"))
+    evals = timings["initial_eval_s"] + sum(t["eval_s"] for t in timings["tasks"].values())
+    assert timings["eval_share"] == pytest.approx(evals / phases) and timings["initial_eval_s"] > 0
 
 
 def test_resources_and_profile(measured: dict[str, Any]) -> None:
