@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="run folder (default: <run.storage_path>/<name>/<approach>-seed<N>-<time>)")
     t.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR from its last task checkpoint")
     t.add_argument("--quiet", action="store_true", help="no per-step progress lines")
+    t.add_argument("--profile", type=int, nargs="?", const=5, default=None, metavar="STEPS",
+                   help="torch.profiler over STEPS training steps (default 5) -> <run folder>/profile")
     r = sub.add_parser("run", help="a sweep on Ray Tune over the `search:` section")
     r.add_argument("experiment", type=Path)
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -87,11 +89,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     from clsweep.training.run import run_experiment  # torch and friends load only when training
 
-    result = run_experiment(cfg, out, resume=bool(args.resume), sources=sources,
+    result = run_experiment(cfg, out, resume=bool(args.resume), sources=sources, callbacks=_profiler(args, out),
                             log=lambda m: print(m, file=sys.stderr), progress=not args.quiet)
     _print_summary(result, out)
     _plot_run(result, out)
     return 0
+
+
+def _profiler(args: argparse.Namespace, out: Path) -> list[Any]:
+    if args.profile is None:
+        return []
+    if args.profile < 1:
+        raise ConfigError.one("<command line>", "--profile", f"needs at least 1 step, got {args.profile}")
+    from clsweep.observe.profile import ProfilerCallback, pyspy_hint
+
+    print(pyspy_hint(out), file=sys.stderr)
+    return [ProfilerCallback(out / "profile", steps=args.profile)]
 
 
 def _plot_run(result: dict[str, Any], out: Path) -> None:
@@ -109,6 +122,21 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
     print(f"{result['approach']} on {' -> '.join(result['order'])} ({result['eval_split']}): "
           + ", ".join(f"{k}={v}" for k, v in fmt.items()))
     print(f"wrote {out / 'result.json'} in {result['timings']['total_s']:.1f}s")
+    print(_measures_line(result))
+
+
+def _measures_line(result: dict[str, Any]) -> str:
+    """Where the time went and what the GPU did, in one line (the details are in result.json and tb/)."""
+    tm, per = result["timings"], result["timings"]["tasks"].values()
+    train_s = sum(t["train_s"] for t in per)
+    steps, tokens = sum(t["steps"] for t in per), sum(t["tokens"] for t in per)
+    gpu = result.get("gpu", {})
+    peaks = [p["all"]["gpu"].get("memory_peak_mib", 0.0) for p in result.get("resources", {}).get("tasks", {}).values()
+             if "gpu" in p.get("all", {})]
+    gpu_text = (f"GPU {gpu.get('device')}: peak {max(peaks, default=0.0):.0f} MiB" if gpu.get("available")
+                else f"GPU: {gpu.get('reason', 'not measured')}")
+    return (f"time: data {tm['data_s']:.1f}s, train {train_s:.1f}s ({steps / max(train_s, 1e-9):.1f} steps/s, "
+            f"{tokens / max(train_s, 1e-9):.0f} tokens/s), evaluation {tm['eval_share']:.0%} of the run; {gpu_text}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ __all__ = [
     "ExperimentConfig",
     "Issue",
     "ModelConfig",
+    "ObserveConfig",
     "Orderings",
     "RandomOrderings",
     "ResourcesConfig",
@@ -122,7 +123,8 @@ class TrainConfig(Strict):
 class EvalConfig(Strict):
     split: Literal["test", "dev"] = Field("test", description="the split whose scores fill `matrix`")
     batch_size: int = Field(128, ge=1)
-    misclassified: int = Field(20, ge=0, description="misclassified samples kept per task")
+    misclassified: int = Field(20, ge=0, description="misclassified records written per task and evaluation stage "
+                               "(counts are always complete; 0 = counts only)")
 
 
 class Distribution(Strict):
@@ -233,6 +235,14 @@ class RunConfig(Strict):
     tensorboard: bool = Field(True, description="per-task TensorBoard curves in <run folder>/tb")
 
 
+class ObserveConfig(Strict):
+    """What a run measures besides its scores; all of it is read-only and leaves training results unchanged."""
+
+    resources: bool = Field(True, description="GPU memory/utilisation (NVML), RSS and CPU time per task and phase")
+    gpu_interval_s: float = Field(0.5, gt=0, le=60, description="NVML sampling interval in seconds")
+    misclassified: bool = Field(True, description="misclassified/<task>.jsonl after every evaluation stage")
+
+
 class ExperimentConfig(Strict):
     tasklist: Tasklist
     order: list[str] | None = Field(None, description="training order by task name; default: tasklist order")
@@ -243,6 +253,7 @@ class ExperimentConfig(Strict):
     search: SearchConfig = SearchConfig()
     resources: ResourcesConfig = ResourcesConfig()
     run: RunConfig = RunConfig()
+    observe: ObserveConfig = ObserveConfig()
 
     @field_validator("order")
     @classmethod

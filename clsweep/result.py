@@ -59,6 +59,7 @@ def build_result(cfg: ExperimentConfig, state: RunState, tasks: dict[str, Task])
         "labels": {t: tasks[t].labels for t in order},
         "dataset_stats": {t: tasks[t].stats for t in order},
         "misclassified": state.misclassified,
+        "misclassified_counts": state.mistakes,
         "timings": state.timings,
         "versions": versions(),
         "config": cfg.to_dict(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -206,6 +207,34 @@ def test_three_tasks_in_one_run(three: dict[str, Any]) -> None:
     for task in TASKS:  # a fresh cache: every task was tokenized, none read from the cache
         assert f"task {task}: tokenized" in three["stderr"]
     assert "using cached tokenization" not in three["stderr"]
+
+
+def test_cpu_run_records_no_gpu_timings_and_data_facts(three: dict[str, Any]) -> None:
+    result, out = three["result"], three["out"]
+    assert result["resources"]["gpu"] == {"available": False, "reason": "no GPU: the run uses the cpu device"}
+    assert result["gpu"] == result["resources"]["gpu"]
+    for task in TASKS:
+        t = result["timings"]["tasks"][task]
+        assert all(t[k] > 0 for k in ("data_s", "train_s", "eval_s", "checkpoint_s", "steps_per_s", "tokens_per_s"))
+        assert 0 < t["eval_share"] < 1
+        assert result["resources"]["tasks"][task]["train"]["cpu_s"] > 0
+        assert (out / "misclassified" / f"{task}.jsonl").is_file()
+    assert "train labels neg " in three["stderr"] or "train labels pos " in three["stderr"]  # the log at start
+
+
+def test_profile_flag_writes_a_trace_and_a_py_spy_hint(three: dict[str, Any], tmp_path: Path) -> None:
+    rc, stdout, stderr = run_cli(["train", str(three["exp"]), "--out", str(tmp_path / "run"), "--quiet",
+                                  "--profile", "2"])
+    assert rc == 0, stderr
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["matrix"] == three["result"]["matrix"]  # profiling observes, never changes training
+    assert "evaluation " in stdout and "GPU: no GPU: the run uses the cpu device" in stdout  # the summary line
+    traces = list((tmp_path / "run" / "profile").glob("*.pt.trace.json"))
+    assert len(traces) == 1 and json.loads(traces[0].read_text())["traceEvents"]
+    hints = [line for line in stderr.splitlines() if "py-spy record" in line]
+    assert len(hints) == 1 and f"--pid {os.getpid()}" in hints[0]
+    rc, _, err = run_cli(["train", str(three["exp"]), "--out", str(tmp_path / "zero"), "--profile", "0"])
+    assert rc == 2 and "--profile" in err and "Traceback" not in err
 
 
 def test_order_and_seed_flags(three: dict[str, Any], tmp_path: Path) -> None:

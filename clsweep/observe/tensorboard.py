@@ -1,4 +1,4 @@
-"""TensorBoard observer of a continual run: training loss/lr per step and the score matrix per task boundary."""
+"""TensorBoard observer of a run: loss/lr per step; scores, timings, resources per task; hparams at the end."""
 
 from __future__ import annotations
 
@@ -8,19 +8,28 @@ from pathlib import Path
 from typing import Any
 
 from clsweep.metrics.matrix import forgetting
+from clsweep.observe.tbtext import flat_hparams, stats_markdown
 from clsweep.training.callbacks import Callback, StepInfo
 from clsweep.training.state import Row, RunState
+
+TIMING_KEYS = ("train_s", "after_task_s", "eval_s", "checkpoint_s", "steps_per_s", "tokens_per_s", "eval_share")
+RESOURCE_PHASES = ("train", "eval", "all")  # the others' times are in time/*
+GPU_KEYS = ("memory_peak_mib", "memory_mean_mib", "util_mean", "process_util_mean", "torch_peak_allocated_mib")
 
 
 class TensorBoardCallback(Callback):
     """Writes event files under log_dir; reads the run state only, so it never changes training.
 
-    Steps: train/* scalars use the global optimizer step; score/*, avg_seen/* and forgetting/* use the number
-    of tasks trained so far (0 = before training), so every ordering of the same tasks shares one x-axis.
+    Steps: train/* scalars use the global optimizer step; score/*, avg_seen/*, forgetting/*, time/*,
+    resources/*, gpu/* and mistakes/* use the number of tasks trained so far (0 = before training), so every
+    ordering of the same tasks shares one x-axis. `stats` (dataset facts per task) become text at the start;
+    `resources` is anything with `task_summary(task)` (the ResourceMonitor); the final metrics go to the
+    HParams view with the run's hyperparameters, so trials of a sweep can be compared side by side.
     """
 
     def __init__(self, log_dir: str | Path, primary: Mapping[str, str],
-                 splits: Sequence[str] = ("dev", "test")) -> None:
+                 splits: Sequence[str] = ("dev", "test"), stats: Mapping[str, Any] | None = None,
+                 resources: Any = None) -> None:
         # Imported here so that importing clsweep never pulls in tensorboard unless this observer is used.
         from torch.utils.tensorboard import SummaryWriter
 
@@ -28,11 +37,15 @@ class TensorBoardCallback(Callback):
         self.primary = dict(primary)
         self.splits = tuple(splits)
         self.order: list[str] = []
+        self.stats = dict(stats or {})
+        self.resources = resources
         self.writer: Any = SummaryWriter(log_dir=str(self.log_dir))
         self._closed = False
 
     def on_run_start(self, state: RunState, resumed: bool) -> None:
         self.order = list(state.order)
+        for task, st in self.stats.items():
+            self.writer.add_text(f"data/{task}", stats_markdown(task, st), 0)
         if state.initial is not None:
             self._log_scores(state.initial, 0)
         if resumed:
@@ -49,10 +62,46 @@ class TensorBoardCallback(Callback):
         if not self.order:  # on_run_start was not seen; the state still names the order
             self.order = list(state.order)
         self._log_boundary(state, position + 1)
+        self._log_measures(state, task, position + 1)
         self.writer.flush()  # a boundary is minutes apart: make it visible now, not at the next auto-flush
 
     def on_run_end(self, result: dict[str, Any]) -> None:
+        if "metrics" in result:
+            self._log_hparams(result)
         self.close()
+
+    def _log_measures(self, state: RunState, task: str, seen: int) -> None:
+        """Timings, resources and misclassification counts of the task just learned (and its stage)."""
+        times = state.timings.get("tasks", {}).get(task, {})
+        for key in TIMING_KEYS:
+            if key in times:
+                self.writer.add_scalar(f"time/{key}", times[key], seen)
+        res = self.resources.task_summary(task) if self.resources is not None else {}
+        for phase, entry in res.items():
+            if phase not in RESOURCE_PHASES:
+                continue
+            for key in ("cpu_util", "rss_peak_mib"):
+                if key in entry:
+                    self.writer.add_scalar(f"resources/{phase}/{key}", entry[key], seen)
+            for key in GPU_KEYS:
+                if key in entry.get("gpu", {}):
+                    self.writer.add_scalar(f"gpu/{phase}/{key}", entry["gpu"][key], seen)
+        for t, counts in state.mistakes.items():
+            stage = next((c for c in counts if c["stage"] == seen), None)
+            if stage is not None:
+                self.writer.add_scalar(f"mistakes/wrong/{t}", stage["wrong"], seen)
+                self.writer.add_scalar(f"mistakes/newly_wrong/{t}", stage["newly_wrong"], seen)
+
+    def _log_hparams(self, result: dict[str, Any]) -> None:
+        from torch.utils.tensorboard.summary import hparams
+
+        metrics = {f"hparam/{split}/{k}": float(v) for split, block in (("test", "metrics"), ("dev", "metrics_dev"))
+                   for k, v in result.get(block, {}).items() if isinstance(v, int | float)}
+        # Into this run's own folder (SummaryWriter.add_hparams would open a timestamped sub-run instead).
+        for summary in hparams(flat_hparams(result), metrics):
+            self.writer._get_file_writer().add_summary(summary)
+        for tag, value in metrics.items():
+            self.writer.add_scalar(tag, value, len(self.order))
 
     def close(self) -> None:
         if not self._closed:

@@ -63,6 +63,15 @@ def summary(name: str, task_type: str, stats: dict[str, Any]) -> str:
     line = (f"task {name} ({task_type}, {stats['num_labels']} labels): {sizes} train/dev/test; "
             f"train length p50 {ln['p50']} p95 {ln['p95']} max {ln['max']}, "
             f"{ln['truncated']:.1%} over max_length {stats['max_length']}")
+    line += "; train labels " + label_shares(sp["train"]["labels"])
     if stats["carved"]:
         line += f"; carved from train: {', '.join(stats['carved'])}"
     return line
+
+
+def label_shares(counts: dict[str, int], top: int = 8) -> str:
+    """`arts 26%, sports 25%, ...`: the most frequent labels first, the rest counted, not listed."""
+    total = sum(counts.values()) or 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    text = ", ".join(f"{k} {v / total:.0%}" for k, v in ranked[:top])
+    return text + (f" (+{len(ranked) - top} more)" if len(ranked) > top else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ class Task:
     splits: dict[str, Split]
     stats: dict[str, Any] = field(default_factory=dict)
     num_classes: int | None = None  # mlm: the vocabulary size (its labels list stays empty)
+    prepare_s: float = 0.0  # loading, checking and tokenizing (or reading the cache) in this process
 
     @property
     def name(self) -> str:
@@ -97,11 +99,17 @@ def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None
         if s.type == "mlm" and getattr(tokenizer, "mask_token_id", None) is None:
             raise errs[s.name].error("type", "mlm tasks need a tokenizer with a mask token; this one has none")
     tok_fp = cache.tokenizer_fingerprint(tokenizer)
-    plans = [_plan(s, s.max_length or cfg.model.max_length, tok_fp, root, errs[s.name], cache_only) for s in specs]
+    plans, seconds = [], {}
+    for s in specs:
+        t0 = time.perf_counter()
+        plans.append(_plan(s, s.max_length or cfg.model.max_length, tok_fp, root, errs[s.name], cache_only))
+        seconds[s.name] = time.perf_counter() - t0
     lab.check_shared_heads([(p.spec, p.labels) for p in plans], errs)
     tasks = {}
     for p in plans:
+        t0 = time.perf_counter()
         tasks[p.spec.name] = _from_cache(p, log) if p.cached else _tokenize(p, tokenizer, log)
+        tasks[p.spec.name].prepare_s = seconds[p.spec.name] + time.perf_counter() - t0
         log(st.summary(p.spec.name, p.spec.type, tasks[p.spec.name].stats))
     return tasks
 

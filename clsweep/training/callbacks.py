@@ -24,11 +24,22 @@ class StepInfo:
 
 
 class Callback:
-    """No-op base; subclasses override what they observe."""
+    """No-op base; subclasses override what they observe.
+
+    Phases ("train", "after_task", "eval", "checkpoint") bracket the work of each task; `task` is the task
+    being learned, None for the evaluation before training. `on_batch` runs after every optimizer step and
+    must stay cheap; `on_step` runs every `train.log_every` steps with the loss.
+    """
 
     def on_run_start(self, state: RunState, resumed: bool) -> None: ...
 
     def on_task_start(self, position: int, task: str, steps: int) -> None: ...
+
+    def on_phase_start(self, task: str | None, phase: str) -> None: ...
+
+    def on_phase_end(self, task: str | None, phase: str, seconds: float) -> None: ...
+
+    def on_batch(self, global_step: int) -> None: ...
 
     def on_step(self, info: StepInfo) -> None: ...
 
@@ -48,6 +59,18 @@ class CallbackList(Callback):
     def on_task_start(self, position: int, task: str, steps: int) -> None:
         for c in self.callbacks:
             c.on_task_start(position, task, steps)
+
+    def on_phase_start(self, task: str | None, phase: str) -> None:
+        for c in self.callbacks:
+            c.on_phase_start(task, phase)
+
+    def on_phase_end(self, task: str | None, phase: str, seconds: float) -> None:
+        for c in self.callbacks:
+            c.on_phase_end(task, phase, seconds)
+
+    def on_batch(self, global_step: int) -> None:
+        for c in self.callbacks:
+            c.on_batch(global_step)
 
     def on_step(self, info: StepInfo) -> None:
         for c in self.callbacks:

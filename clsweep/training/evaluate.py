@@ -1,4 +1,4 @@
-"""Evaluate one task's split: every configured metric, and the misclassified examples."""
+"""Evaluate one task's split: every configured metric and, on request, each example's prediction and confidence."""
 
 from __future__ import annotations
 
@@ -18,17 +18,22 @@ from clsweep.training.batching import by_length, collate
 @dataclass
 class EvalResult:
     scores: dict[str, float]  # metric name -> value; the task's first metric fills R
-    errors: list[dict[str, Any]] = field(default_factory=list)  # misclassified examples
+    # With details, in dataset order: gold and predicted label names (tag lists for token tasks), and the
+    # softmax probability of each prediction (mean over the labelled words of a token-task example).
+    truth: list[Any] = field(default_factory=list)
+    preds: list[Any] = field(default_factory=list)
+    confidence: list[float] = field(default_factory=list)
 
 
 @torch.no_grad()
 def evaluate(model: CLModel, task: Task, split: str, batch_size: int, device: torch.device, pad_id: int,
-             autocast: Callable[[], AbstractContextManager[Any]], keep_errors: int = 0) -> EvalResult:
+             autocast: Callable[[], AbstractContextManager[Any]], details: bool = False) -> EvalResult:
     data = task.splits[split]
     was_training = model.training
     model.eval()
     truth: list[Any] = []
     preds: list[Any] = []
+    conf: list[float] = []
     order: list[int] = []
     nll: list[float] = []
     for idx in by_length(data, batch_size):
@@ -37,6 +42,7 @@ def evaluate(model: CLModel, task: Task, split: str, batch_size: int, device: to
             logits = model(task.name, batch)
         pred = logits.argmax(-1).cpu()
         labels = batch["labels"].cpu()
+        prob = logits.float().softmax(-1).amax(-1).cpu() if details else None
         if task.type == "mlm":  # only masked positions count; perplexity needs their losses
             keep = labels != -100
             nll.extend(torch.nn.functional.cross_entropy(logits.float().cpu()[keep], labels[keep],
@@ -44,33 +50,25 @@ def evaluate(model: CLModel, task: Task, split: str, batch_size: int, device: to
             truth.extend(labels[keep].tolist())
             preds.extend(pred[keep].tolist())
         elif task.type == "token":
-            for p_row, l_row in zip(pred, labels, strict=True):
+            for row, (p_row, l_row) in enumerate(zip(pred, labels, strict=True)):
                 keep = l_row != -100
                 truth.append([task.labels[i] for i in l_row[keep].tolist()])
                 preds.append([task.labels[i] for i in p_row[keep].tolist()])
+                if prob is not None:
+                    conf.append(float(prob[row][keep].mean()) if bool(keep.any()) else 1.0)
         else:
             truth.extend(labels.tolist())
             preds.extend(pred.tolist())
+            if prob is not None:
+                conf.extend(prob.tolist())
         order.extend(idx)
     model.train(was_training)
     if task.type == "mlm":
         return EvalResult(mlm_scores(task.metric_names, truth, preds, nll))
     scores = compute_metrics(task.metric_names, task.type, truth, preds, task.labels)
-    return EvalResult(scores, _errors(task, split, order, truth, preds, keep_errors))
-
-
-def _errors(task: Task, split: str, order: list[int], truth: list[Any], preds: list[Any],
-            keep: int) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    # Report in dataset order so the list is stable whatever the batching was.
-    for pos in sorted(range(len(order)), key=order.__getitem__):
-        if len(out) >= keep:
-            break
-        t, p = truth[pos], preds[pos]
-        if t == p:
-            continue
-        text = task.splits[split].texts[order[pos]]
-        gold = t if task.type == "token" else task.labels[t]
-        pred = p if task.type == "token" else task.labels[p]
-        out.append({"index": order[pos], "text": text, "gold": gold, "pred": pred})
-    return out
+    if not details:
+        return EvalResult(scores)
+    # Back to dataset order, so a stage can be compared example by example with the previous one.
+    pos = sorted(range(len(order)), key=order.__getitem__)
+    names = (lambda y: y) if task.type == "token" else (lambda y: task.labels[y])
+    return EvalResult(scores, [names(truth[i]) for i in pos], [names(preds[i]) for i in pos], [conf[i] for i in pos])

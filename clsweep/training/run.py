@@ -18,15 +18,17 @@ from clsweep.errors import ConfigError, Sources
 from clsweep.io import write_json_atomic
 from clsweep.models import HeadSpec, build_model
 from clsweep.models.backbone import load_tokenizer
-from clsweep.observe.gpu import GpuMonitor
+from clsweep.observe.misclassified import MisclassifiedWriter
+from clsweep.observe.resources import ResourceMonitor
 from clsweep.result import build_result
 from clsweep.tasks.task import Task, prepare_tasks
 from clsweep.tasks.types import TASK_TYPES
 from clsweep.training.callbacks import Callback, Progress
 from clsweep.training.state import RunState, latest_checkpoint, load_checkpoint
-from clsweep.training.trainer import ContinualTrainer
+from clsweep.training.trainer import PHASE_KEYS, ContinualTrainer
 
 CONFIG_FILE, RESULT_FILE, CHECKPOINTS = "config.json", "result.json", "checkpoints"
+RESOURCES_FILE, MISCLASSIFIED = "resources.json", "misclassified"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -65,18 +67,36 @@ def prepare(cfg: ExperimentConfig, sources: Sources | None = None, log: Callable
     return tokenizer, prepare_tasks(cfg, tokenizer, sources, log=log, cache_only=cache_only)
 
 
-def _observers(cfg: ExperimentConfig, out: Path, primary: dict[str, str], device: torch.device,
-               progress: bool) -> tuple[list[Callback], GpuMonitor | None]:
-    """The built-in observers: terminal progress, TensorBoard curves, GPU sampling on CUDA."""
+def _observers(cfg: ExperimentConfig, out: Path, tasks: dict[str, Task], primary: dict[str, str],
+               device: torch.device, progress: bool) -> tuple[list[Callback], ResourceMonitor | None]:
+    """The built-in observers: progress, resources (CPU/RSS, GPU via NVML), misclassified files, TensorBoard."""
     cbs: list[Callback] = [Progress(primary, split=cfg.eval.split)] if progress else []
+    monitor = None
+    if cfg.observe.resources:
+        no_gpu = None if device.type == "cuda" else f"no GPU: the run uses the {device.type} device"
+        monitor = ResourceMonitor(no_gpu, cfg.observe.gpu_interval_s, path=out / RESOURCES_FILE)
+        cbs.append(monitor)
+    if cfg.observe.misclassified:
+        cbs.append(MisclassifiedWriter(out / MISCLASSIFIED))
     if cfg.run.tensorboard:
         from clsweep.observe.tensorboard import TensorBoardCallback
 
-        cbs.append(TensorBoardCallback(out / "tb", primary))
-    gpu = GpuMonitor() if device.type == "cuda" else None
-    if gpu is not None:
-        cbs.append(gpu)
-    return cbs, gpu
+        stats = {t: tasks[t].stats for t in primary}
+        cbs.append(TensorBoardCallback(out / "tb", primary, stats=stats, resources=monitor))
+    return cbs, monitor
+
+
+def _finish_timings(timings: dict[str, Any], tasks: dict[str, Task]) -> None:
+    """Per-task data preparation, and the share of the phases spent evaluating (the row before training included).
+
+    Phases, not `run_s`: after a resume they still cover every task, while `run_s` covers this process only.
+    """
+    for name, t in timings["tasks"].items():
+        t["data_s"] = tasks[name].prepare_s
+    per = timings["tasks"].values()
+    initial = timings.get("initial_eval_s", 0.0)
+    phases = initial + sum(t.get(k, 0.0) for t in per for k in PHASE_KEYS)
+    timings["eval_share"] = (initial + sum(t.get("eval_s", 0.0) for t in per)) / max(phases, 1e-9)
 
 
 def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, sources: Sources | None = None,
@@ -109,7 +129,7 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     elif not resume:
         write_json_atomic(out / CONFIG_FILE, cfg.to_dict())
     primary = {t: tasks[t].metric_names[0] for t in order}
-    cbs, gpu = _observers(cfg, out, primary, device, progress)
+    cbs, monitor = _observers(cfg, out, tasks, primary, device, progress)
     # Any id works for padding (the attention mask hides it); some tokenizers (GPT-2) define none.
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     trainer = ContinualTrainer(cfg, tasks, model, approach, device, pad_id,
@@ -119,11 +139,14 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     state.timings.update({"data_s": t_data - t_start, "setup_s": t_train - t_data,
                           "run_s": time.perf_counter() - t_train, "total_s": time.perf_counter() - t_start,
                           "device": str(device)})
+    _finish_timings(state.timings, tasks)
     result = build_result(cfg, state, tasks)
     result["approach_memory"] = approach.memory()  # bytes the approach keeps beyond the model, by kind
-    if gpu is not None:
-        gpu.stop()
-    result["gpu"] = gpu.summary() if gpu else {"available": False, "reason": f"device is {device.type}"}
+    if monitor is not None:
+        monitor.stop()
+    result["resources"] = monitor.summary() if monitor else {"gpu": {"available": False,
+                                                                     "reason": "observe.resources is off"}}
+    result["gpu"] = result["resources"]["gpu"]
     if annotations:
         result["sweep"] = annotations
     write_json_atomic(out / RESULT_FILE, result)

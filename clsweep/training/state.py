@@ -33,7 +33,11 @@ class RunState:
     initial: Row | None = None
     rows: list[Row] = field(default_factory=list)
     timings: dict[str, Any] = field(default_factory=lambda: {"tasks": {}})
-    misclassified: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # latest row, eval split
+    misclassified: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # latest stage, eval split
+    # Per task: complete misclassification counts of every stage, and the latest stage's correctness bitmask
+    # (kept in checkpoints, so a resumed run still knows which examples are newly wrong).
+    mistakes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    correct: dict[str, str] = field(default_factory=dict)
 
     @property
     def completed(self) -> int:
@@ -46,7 +50,8 @@ class RunState:
     def from_json(cls, data: dict[str, Any]) -> RunState:
         initial = Row(**data["initial"]) if data.get("initial") else None
         return cls(order=data["order"], initial=initial, rows=[Row(**r) for r in data["rows"]],
-                   timings=data["timings"], misclassified=data.get("misclassified", {}))
+                   timings=data["timings"], misclassified=data.get("misclassified", {}),
+                   mistakes=data.get("mistakes", {}), correct=data.get("correct", {}))
 
 
 def _rng_state() -> dict[str, Any]:

@@ -17,9 +17,12 @@ from clsweep.models import CLModel, task_loss
 from clsweep.tasks.task import Task
 from clsweep.training.batching import Batch, batch_indices, collate, derived_seed, interleave
 from clsweep.training.callbacks import Callback, CallbackList, StepInfo
-from clsweep.training.evaluate import evaluate
+from clsweep.training.evaluate import EvalResult, evaluate
+from clsweep.training.mistakes import stage_mistakes
 from clsweep.training.optim import build_optimizer, build_scheduler
 from clsweep.training.state import Row, RunState, save_checkpoint
+
+PHASE_KEYS = ("train_s", "after_task_s", "eval_s", "checkpoint_s")
 
 
 def autocast_factory(device: torch.device, precision: str) -> Callable[[], contextlib.AbstractContextManager[Any]]:
@@ -47,32 +50,46 @@ class ContinualTrainer:
         resumed = state is not None and state.completed > 0
         state = state or RunState(order=list(order))
         if state.initial is None:
-            state.initial, _ = self._evaluate_all(order, keep_errors=0)  # row b, needed for FWT
+            with self._phase(None, "eval", state.timings, "initial_eval_s"):
+                state.initial = self._evaluate_stage(order, state, 0, None)  # row b, needed for FWT
         self.global_step = int(state.timings.get("global_step", 0))
         self.callbacks.on_run_start(state, resumed)
         for position in range(state.completed, len(order)):
             task = order[position]
-            t0 = time.perf_counter()
-            steps = self._learn(position, order[: position + 1])
-            t1 = time.perf_counter()
-            self.approach.after_task(task, self.env)
-            t2 = time.perf_counter()
-            row, errors = self._evaluate_all(order, keep_errors=self.cfg.eval.misclassified, after=task)
-            t3 = time.perf_counter()
+            t: dict[str, Any] = {}
+            with self._phase(task, "train", t):
+                steps, tokens = self._learn(position, order[: position + 1])
+            with self._phase(task, "after_task", t):
+                self.approach.after_task(task, self.env)
+            with self._phase(task, "eval", t):
+                row = self._evaluate_stage(order, state, position + 1, task)
             state.rows.append(row)
-            state.timings["tasks"][task] = {"train_s": t1 - t0, "after_task_s": t2 - t1, "eval_s": t3 - t2,
-                                            "steps": steps, "steps_per_s": steps / max(t1 - t0, 1e-9)}
+            # tokens: non-padding training tokens, counted on the host (no device sync per step).
+            t.update(steps=steps, steps_per_s=steps / max(t["train_s"], 1e-9), tokens=tokens,
+                     tokens_per_s=tokens / max(t["train_s"], 1e-9))
+            state.timings["tasks"][task] = t
             state.timings["global_step"] = self.global_step
-            state.misclassified = errors
             ckpt = None
             if self.checkpoint_dir is not None:
-                ckpt = save_checkpoint(self.checkpoint_dir, state, self.model, self.approach,
-                                       keep=self.cfg.run.keep_checkpoints)
+                with self._phase(task, "checkpoint", t):
+                    ckpt = save_checkpoint(self.checkpoint_dir, state, self.model, self.approach,
+                                           keep=self.cfg.run.keep_checkpoints)
+            t["eval_share"] = t["eval_s"] / max(sum(v for k, v in t.items() if k in PHASE_KEYS), 1e-9)
             self.callbacks.on_task_end(position, task, state, ckpt)
         return state
 
+    @contextlib.contextmanager
+    def _phase(self, task: str | None, phase: str, into: dict[str, Any], key: str | None = None) -> Iterator[None]:
+        """Time one phase of a task into `into[key]` and tell the observers when it starts and ends."""
+        self.callbacks.on_phase_start(task, phase)
+        t0 = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - t0
+        into[key or f"{phase}_s"] = seconds
+        self.callbacks.on_phase_end(task, phase, seconds)
+
     # ------------------------------------------------------------------------------------- training
-    def _learn(self, position: int, seen: list[str]) -> int:
+    def _learn(self, position: int, seen: list[str]) -> tuple[int, int]:
         task = seen[-1]
         spec = self.tasks[task].spec
         train = self.cfg.train
@@ -86,10 +103,12 @@ class ContinualTrainer:
         scaler = torch.amp.GradScaler(enabled=train.precision == "fp16")
         self.callbacks.on_task_start(position, task, total)
         self.model.train()
-        step = 0
+        step = tokens = 0
         for epoch in range(epochs):
             for name, idx in self._epoch(position, epoch, train_on):
-                batch = collate(self.tasks[name].splits["train"], idx, self.pad_id, self.device)
+                data = self.tasks[name].splits["train"]
+                batch = collate(data, idx, self.pad_id, self.device)
+                tokens += sum(len(data.input_ids[i]) for i in idx)
                 with self.autocast():
                     logits = self.model(name, batch)
                 loss = self.approach.loss(name, batch, logits, task_loss(logits, batch["labels"]))
@@ -104,10 +123,11 @@ class ContinualTrainer:
                 sched.step()
                 step += 1
                 self.global_step += 1
+                self.callbacks.on_batch(self.global_step)
                 if step % train.log_every == 0 or step == total:
                     self.callbacks.on_step(StepInfo(position, task, step, total, self.global_step,
                                                     float(loss.detach()), float(sched.get_last_lr()[0])))
-        return step
+        return step, tokens
 
     def _trainable(self, train_on: list[str]) -> Iterator[tuple[str, torch.nn.Parameter]]:
         heads = {self.model.task_head[t] for t in train_on}
@@ -140,16 +160,24 @@ class ContinualTrainer:
         return task_loss(logits, batch["labels"])
 
     # ----------------------------------------------------------------------------------- evaluation
-    def _evaluate_all(self, order: list[str], keep_errors: int, after: str | None = None
-                      ) -> tuple[Row, dict[str, list[dict[str, Any]]]]:
+    def _evaluate_stage(self, order: list[str], state: RunState, stage: int, after: str | None) -> Row:
+        """Evaluate every task on dev and test (one row of R); note the eval split's mistakes in `state`."""
         scores: dict[str, dict[str, dict[str, float]]] = {"dev": {}, "test": {}}
-        errors: dict[str, list[dict[str, Any]]] = {}
         for split in ("dev", "test"):
-            keep = keep_errors if split == self.cfg.eval.split else 0
+            details = self.cfg.observe.misclassified and split == self.cfg.eval.split
             for t in order:
                 res = evaluate(self.model, self.tasks[t], split, self.cfg.eval.batch_size, self.device,
-                               self.pad_id, self.autocast, keep)
+                               self.pad_id, self.autocast, details)
                 scores[split][t] = res.scores
-                if keep:
-                    errors[t] = res.errors
-        return Row(task=after, dev=scores["dev"], test=scores["test"]), errors
+                if details and self.tasks[t].type != "mlm":  # masked-LM text has no per-example label
+                    self._note_mistakes(state, t, split, res, stage, after)
+        return Row(task=after, dev=scores["dev"], test=scores["test"])
+
+    def _note_mistakes(self, state: RunState, task: str, split: str, res: EvalResult, stage: int,
+                       after: str | None) -> None:
+        m = stage_mistakes(task, self.tasks[task].type, split, self.tasks[task].splits[split].texts, res.truth,
+                           res.preds, res.confidence, state.correct.get(task), stage, after,
+                           self.cfg.eval.misclassified)
+        state.misclassified[task] = m.records
+        state.mistakes.setdefault(task, []).append(m.counts)
+        state.correct[task] = m.correct
