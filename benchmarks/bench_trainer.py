@@ -1,16 +1,25 @@
-"""Trainer overhead and optimizer choice, measured as ratios side by side in one process.
+"""Trainer overhead: clsweep's ContinualTrainer against a minimal hand-written PyTorch loop doing the same work.
 
-Runs, alternating and repeated: (a) clsweep's ContinualTrainer learning one synthetic task, (b) a
-minimal hand-written PyTorch loop over the same model, batches and optimizer, (c) the trainer with
-foreach AdamW instead of fused. Prints steps/s and the ratios (median over repeats).
+Same model (built from the same seed), same tokenized data, same batches in the same order, same
+optimizer (fused AdamW), schedule and gradient clipping, same evaluations (every task on dev and test
+before training and after each task: the T+1 rows of R, scored by the same metric functions). Both
+sides must produce the same score matrix; the script checks that, so the comparison is of equal work.
 
-    HF_HUB_OFFLINE=1 python benchmarks/bench_trainer.py [--repeats 5] [--threads 1]
+Variants, alternating with the first place rotating, median over repeats:
+  minimal    the hand-written loop
+  trainer    ContinualTrainer.run with no observers and no checkpoints
+  trainer+   ContinualTrainer.run with the observers and checkpoints `clsweep train` uses by default
+  foreach    `trainer` with torch's default foreach AdamW instead of fused (why the trainer fuses)
+
+    HF_HUB_OFFLINE=1 python benchmarks/bench_trainer.py [--repeats 5] [--threads 1] [--tasks 3] [--device cpu]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,91 +28,157 @@ from unittest import mock
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).parent))
+from common import experiment, save
+
 from clsweep.approaches import APPROACHES
 from clsweep.config import ExperimentConfig
+from clsweep.metrics.task_metrics import compute_metrics
 from clsweep.models import HeadSpec, build_model, task_loss
-from clsweep.tasks.task import prepare_tasks
+from clsweep.tasks.task import Task
 from clsweep.tasks.types import TASK_TYPES
 from clsweep.training import optim
-from clsweep.training.batching import batch_indices, collate
+from clsweep.training.batching import batch_indices, by_length, collate, derived_seed
+from clsweep.training.run import _observers, prepare, seed_everything
 from clsweep.training.trainer import ContinualTrainer
 
-
-def _config(cache: str) -> ExperimentConfig:
-    src = {"kind": "synthetic", "train_size": 640, "dev_size": 32, "test_size": 32}
-    return ExperimentConfig.model_validate({
-        "tasklist": {"tasks": {"topic": {"source": {**src, "task": "topic"}}}},
-        "model": {"max_length": 48},
-        "train": {"lr": 2e-3, "epochs": 2, "batch_size": 16, "device": "cpu", "scheduler": "constant"},
-        "eval": {"misclassified": 0},
-        "run": {"cache_dir": cache, "tensorboard": False},
-    })
+Setup = tuple[ExperimentConfig, Any, dict[str, Task], torch.device]
 
 
-def _setup(cfg: ExperimentConfig) -> tuple[Any, Any, Any]:
-    from clsweep.models.tiny import tiny_tokenizer
-
-    tok = tiny_tokenizer()
-    tasks = prepare_tasks(cfg, tok, log=lambda m: None)
-    t = tasks["topic"]
-    heads = {"topic": HeadSpec("topic", "topic", TASK_TYPES.get(t.type).head, t.num_labels)}
-    model, _ = build_model(cfg.model, heads, 0, tok)
-    return tok, tasks, model
+def _model(cfg: ExperimentConfig, tok: Any, tasks: dict[str, Task]) -> Any:
+    seed_everything(cfg.train.seed)
+    heads = {t: HeadSpec(t, tasks[t].head_name, TASK_TYPES.get(tasks[t].type).head, tasks[t].num_labels)
+             for t in cfg.task_order}
+    return build_model(cfg.model, heads, cfg.train.seed, tok)[0]
 
 
-def run_trainer(cfg: ExperimentConfig, fused: bool = True) -> float:
-    tok, tasks, model = _setup(cfg)
+def run_trainer(s: Setup, observers: bool = False, fused: bool = True) -> tuple[float, list[list[float]]]:
+    cfg, tok, tasks, device = s
+    model = _model(cfg, tok, tasks).to(device)
     approach = APPROACHES.get("finetune")(APPROACHES.get("finetune").Params(), model)
-    trainer = ContinualTrainer(cfg, tasks, model, approach, torch.device("cpu"), tok.pad_token_id)
-    real = torch.optim.AdamW
+    with tempfile.TemporaryDirectory() as out:
+        cbs = _observers(cfg, Path(out), tasks, {t: tasks[t].metric_names[0] for t in tasks}, device, False)[0] \
+            if observers else []
+        trainer = ContinualTrainer(cfg, tasks, model, approach, device, tok.pad_token_id, cbs,
+                                   checkpoint_dir=Path(out) / "checkpoints" if observers else None)
+        real = torch.optim.AdamW
+        with mock.patch.object(optim.torch.optim, "AdamW", lambda *a, **kw: real(*a, **{**kw, "fused": fused})):
+            _sync(device)
+            t0 = time.perf_counter()
+            state = trainer.run(cfg.task_order)
+            _sync(device)
+            seconds = time.perf_counter() - t0
+        for c in cbs:
+            getattr(c, "stop", lambda: None)()
+    rows = [state.initial, *state.rows]
+    return seconds, [[r.test[t][tasks[t].metric_names[0]] for t in cfg.task_order] for r in rows]
 
-    def adamw(*a: Any, **kw: Any) -> torch.optim.Optimizer:
-        return real(*a, **{**kw, "fused": fused})
 
-    with mock.patch.object(optim.torch.optim, "AdamW", adamw):
-        t0 = time.perf_counter()
-        steps = trainer._learn(0, ["topic"])
-    return steps / (time.perf_counter() - t0)
-
-
-def run_minimal(cfg: ExperimentConfig) -> float:
-    tok, tasks, model = _setup(cfg)
-    data = tasks["topic"].splits["train"]
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, fused=True)
+def _scores(model: Any, tasks: dict[str, Task], order: list[str], split: str, cfg: ExperimentConfig,
+            device: torch.device, pad: int) -> list[float]:
+    """Every task's primary metric on `split`: the plain way, argmax per batch, metrics at the end."""
+    model.eval()
+    row = []
+    with torch.inference_mode():
+        for t in order:
+            task, truth, preds = tasks[t], [], []
+            for idx in by_length(task.splits[split], cfg.eval.batch_size):
+                batch = collate(task.splits[split], idx, pad, device)
+                pred, gold = model(t, batch).argmax(-1).cpu(), batch["labels"].cpu()
+                if task.type == "token":
+                    for p, g in zip(pred, gold, strict=True):
+                        keep = g != -100
+                        truth.append([task.labels[i] for i in g[keep].tolist()])
+                        preds.append([task.labels[i] for i in p[keep].tolist()])
+                else:
+                    truth += gold.tolist()
+                    preds += pred.tolist()
+            name = task.metric_names[0]
+            row.append(compute_metrics([name], task.type, truth, preds, task.labels)[name])
     model.train()
-    steps = 0
+    return row
+
+
+def run_minimal(s: Setup) -> tuple[float, list[list[float]]]:
+    cfg, tok, tasks, device = s
+    order, train, pad = cfg.task_order, cfg.train, tok.pad_token_id
+    model = _model(cfg, tok, tasks).to(device)
+    _sync(device)
     t0 = time.perf_counter()
-    for epoch in range(cfg.train.epochs):
-        for idx in batch_indices(len(data), cfg.train.batch_size, epoch):
-            batch = collate(data, idx, tok.pad_token_id, torch.device("cpu"))
-            loss = task_loss(model("topic", batch), batch["labels"])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            steps += 1
-    return steps / (time.perf_counter() - t0)
+    _scores(model, tasks, order, "dev", cfg, device, pad)
+    rows = [_scores(model, tasks, order, "test", cfg, device, pad)]
+    for pos, t in enumerate(order):
+        data = tasks[t].splits["train"]
+        named = [(n, p) for n, p in model.named_parameters() if not n.startswith("heads.") or n.split(".")[1] == t]
+        decay = [p for n, p in named if p.ndim > 1 and "norm" not in n.lower()]  # the usual transformer recipe
+        rest = [p for n, p in named if not (p.ndim > 1 and "norm" not in n.lower())]
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": train.weight_decay},
+                                 {"params": rest, "weight_decay": 0.0}], lr=train.lr, fused=True)
+        total = math.ceil(len(data) / train.batch_size) * train.epochs
+        warm = int(train.warmup_ratio * total)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda i, w=warm, n=total: (i + 1) / (w + 1) if i < w else max(0.0, 1 - (i - w) / max(1, n - w)))
+        model.train()
+        for epoch in range(train.epochs):
+            for idx in batch_indices(len(data), train.batch_size, derived_seed(train.seed, pos, epoch, t)):
+                batch = collate(data, idx, pad, device)
+                loss = task_loss(model(t, batch), batch["labels"])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip or math.inf)
+                opt.step()
+                sched.step()
+        _scores(model, tasks, order, "dev", cfg, device, pad)
+        rows.append(_scores(model, tasks, order, "test", cfg, device, pad))
+    _sync(device)
+    return time.perf_counter() - t0, rows
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+VARIANTS = {"minimal": run_minimal, "trainer": run_trainer,
+            "trainer+": lambda s: run_trainer(s, observers=True),
+            "foreach": lambda s: run_trainer(s, fused=False)}
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--tasks", type=int, default=3)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--model", default="tiny", choices=["tiny", "base"])
+    p.add_argument("--out", type=Path)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as cache:
-        cfg = _config(str(Path(cache)))
-        run_minimal(cfg)  # warm-up: tokenization cache, allocator, kernels
-        rates: dict[str, list[float]] = {"minimal loop": [], "clsweep trainer": [], "trainer, foreach AdamW": []}
-        for _ in range(args.repeats):
-            rates["minimal loop"].append(run_minimal(cfg))
-            rates["clsweep trainer"].append(run_trainer(cfg, fused=True))
-            rates["trainer, foreach AdamW"].append(run_trainer(cfg, fused=False))
-    med = {k: statistics.median(v) for k, v in rates.items()}
-    base = med["minimal loop"]
-    print(f"| variant | steps/s (median of {args.repeats}) | time relative to minimal loop |")
-    print("|---|---|---|")
-    for k, v in med.items():
-        print(f"| {k} | {v:.1f} | {base / v:.2f}x |")
+        raw = experiment(args.tasks, cache, model=args.model, device=args.device, threads=args.threads,
+                         eval_size=100)
+        raw["eval"] = {"misclassified": 20}
+        cfg = ExperimentConfig.model_validate(raw)
+        tok, tasks = prepare(cfg, log=lambda m: None)
+        s: Setup = (cfg, tok, tasks, torch.device(args.device))
+        run_minimal(s)  # warm-up: allocator, kernels, page cache
+        times: dict[str, list[float]] = {k: [] for k in VARIANTS}
+        matrices: dict[str, list[list[float]]] = {}
+        names = list(VARIANTS)
+        for r in range(args.repeats):
+            for name in names[r % len(names):] + names[: r % len(names)]:
+                seconds, matrices[name] = VARIANTS[name](s)
+                times[name].append(seconds)
+            print(f"repeat {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()), flush=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    same = {k: m == matrices["minimal"] for k, m in matrices.items()}
+    for k in VARIANTS:
+        print(f"{k:9s} {med[k]:7.2f} s  {med[k] / med['minimal']:.3f}x  same R as minimal: {same[k]}")
+    steps = args.tasks * math.ceil(640 / 16) * 3
+    save(f"trainer_{args.device}" + ("" if args.model == "tiny" else f"_{args.model}"), {
+        "goal": "trainer / minimal <= 1.05", "settings": vars(args) | {"out": None, "steps": steps},
+        "seconds": times, "median_s": med, "ratio": {k: med[k] / med["minimal"] for k in med},
+        "same_matrix": same, "matrix": matrices["minimal"]}, args.out)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,7 @@ class TrainConfig(Strict):
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
     epochs: int = Field(1, ge=1)
     batch_size: int = Field(16, ge=1)
+    group_by_length: bool = Field(False, description="batch training examples of similar length (less padding)")
     grad_clip: float | None = Field(1.0, gt=0)
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -28,6 +28,23 @@ def batch_indices(n: int, batch_size: int, seed: int | None) -> list[list[int]]:
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
+def length_grouped(lengths: Sequence[int], batch_size: int, seed: int, pool: int = 50) -> list[list[int]]:
+    """Shuffled batches of similar length: less padding per training step, order still random.
+
+    A seeded permutation is cut into pools of `pool` batches; each pool is sorted by length and cut into
+    batches, and the batches of all pools are shuffled. Every example appears once per epoch, as with
+    `batch_indices`; only which examples share a batch changes.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(lengths), generator=gen).tolist()
+    size = batch_size * pool
+    batches = []
+    for start in range(0, len(order), size):
+        chunk = sorted(order[start : start + size], key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[j] for j in torch.randperm(len(batches), generator=gen).tolist()]
+
+
 def by_length(split: Split, batch_size: int) -> list[list[int]]:
     """Evaluation batches of similar length: less padding, same scores."""
     order = sorted(range(len(split)), key=lambda i: len(split.input_ids[i]))

@@ -25,7 +25,7 @@ class EvalResult:
     confidence: list[float] = field(default_factory=list)
 
 
-@torch.no_grad()
+@torch.inference_mode()  # cheaper than no_grad: no version counters or view tracking
 def evaluate(model: CLModel, task: Task, split: str, batch_size: int, device: torch.device, pad_id: int,
              autocast: Callable[[], AbstractContextManager[Any]], details: bool = False) -> EvalResult:
     data = task.splits[split]

@@ -15,7 +15,7 @@ from clsweep.approaches import Approach, TaskEnv
 from clsweep.config import ExperimentConfig
 from clsweep.models import CLModel, task_loss
 from clsweep.tasks.task import Task
-from clsweep.training.batching import Batch, batch_indices, collate, derived_seed, interleave
+from clsweep.training.batching import Batch, batch_indices, collate, derived_seed, interleave, length_grouped
 from clsweep.training.callbacks import Callback, CallbackList, StepInfo
 from clsweep.training.evaluate import EvalResult, evaluate
 from clsweep.training.mistakes import stage_mistakes
@@ -139,12 +139,17 @@ class ContinualTrainer:
     def _epoch(self, position: int, epoch: int, train_on: list[str]) -> Iterator[tuple[str, list[int]]]:
         seed, bs = self.cfg.train.seed, self.cfg.train.batch_size
         # Data order comes from (seed, position, epoch, task) alone, so a resumed run sees the same batches.
-        per_task = {t: batch_indices(len(self.tasks[t].splits["train"]), bs, derived_seed(seed, position, epoch, t))
-                    for t in train_on}
+        per_task = {t: self._train_batches(t, bs, derived_seed(seed, position, epoch, t)) for t in train_on}
         if len(per_task) == 1:
             yield from ((train_on[0], idx) for idx in per_task[train_on[0]])
         else:
             yield from interleave(per_task, derived_seed(seed, position, epoch, "mix"))
+
+    def _train_batches(self, task: str, batch_size: int, seed: int) -> list[list[int]]:
+        data = self.tasks[task].splits["train"]
+        if self.cfg.train.group_by_length:
+            return length_grouped([len(x) for x in data.input_ids], batch_size, seed)
+        return batch_indices(len(data), batch_size, seed)
 
     # ------------------------------------------------------------------------------ approach access
     def _batches(self, task: str, split: str = "train", batch_size: int | None = None,
