@@ -106,6 +106,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--gpu-interval", type=float, default=0.5)
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--out", type=Path)
     args = p.parse_args()
     if args.child:
         child(args.child[0], args.child[1], float(args.child[2]))
@@ -144,6 +145,17 @@ def main() -> None:
             paired = [a[j] / b[j] for a, b in zip(times[k], times["off"], strict=True)]
             print(f"paired {what} ratio {k}/off per repeat: {', '.join(f'{r:.3f}' for r in paired)} "
                   f"(median {statistics.median(paired):.3f})")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from common import save
+
+    save("observe", {
+        "goal": "measurement costs < 3% of a trial's time", "repeats": args.repeats,
+        "median_wall_s": {k: w for k, (w, _) in med.items()}, "median_cpu_s": {k: c for k, (_, c) in med.items()},
+        "ratio_wall": {k: w / base_wall for k, (w, _) in med.items()},
+        "paired_wall_ratio": {k: statistics.median(a[0] / b[0] for a, b in zip(times[k], times["off"], strict=True))
+                              for k in ("on", "on+gpu")},
+        "inside": {k: {p: statistics.median(r[p] for r in PARTS[k]) for p in PARTS[k][0]} for k in variants}},
+        args.out)
 
 
 if __name__ == "__main__":

@@ -22,12 +22,15 @@ class AGEMParams(Strict):
 
 
 def project(grads: list[torch.Tensor], refs: list[torch.Tensor]) -> list[torch.Tensor]:
-    """A-GEM's projection of the flattened gradient `grads` against `refs`; pure (`grads` itself when no conflict)."""
+    """A-GEM's projection of the flattened gradient `grads` against `refs`; pure (`grads` unchanged when no conflict).
+
+    Branch-free: a `dot < 0` test would read the dot product back to the host and stall a GPU every step.
+    Without a conflict the scale is exactly 0, so the result equals `grads` bit for bit.
+    """
     dot = sum((g * r).sum() for g, r in zip(grads, refs, strict=True))
-    if float(dot) >= 0:
-        return grads
     norm = sum((r * r).sum() for r in refs)
-    scale = dot / norm
+    assert isinstance(dot, torch.Tensor) and isinstance(norm, torch.Tensor)
+    scale = dot.clamp(max=0) / norm.clamp(min=torch.finfo(norm.dtype).tiny)
     return [g - scale * r for g, r in zip(grads, refs, strict=True)]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from typing import cast
 
 import torch
 
@@ -51,29 +52,27 @@ def by_length(split: Split, batch_size: int) -> list[list[int]]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def _padded(rows: Sequence[Sequence[int]], width: int, fill: int) -> torch.Tensor:
+    """Rows right-padded to `width` with `fill`: one tensor from the flat values and a mask, no per-row copies."""
+    lengths = torch.tensor([len(r) for r in rows])
+    out = torch.full((len(rows), width), fill, dtype=torch.long)
+    out[torch.arange(width) < lengths[:, None]] = torch.tensor([v for r in rows for v in r], dtype=torch.long)
+    return out
+
+
 def collate(split: Split, idx: Sequence[int], pad_id: int, device: torch.device) -> Batch:
-    width = max(len(split.input_ids[i]) for i in idx)
-    n = len(idx)
-    ids = torch.full((n, width), pad_id, dtype=torch.long)
-    mask = torch.zeros((n, width), dtype=torch.long)
-    types = torch.zeros((n, width), dtype=torch.long) if split.token_type_ids is not None else None
-    token_labels = bool(split.labels) and isinstance(split.labels[0], list)
-    labels = torch.full((n, width), -100, dtype=torch.long) if token_labels else torch.empty(n, dtype=torch.long)
-    for row, i in enumerate(idx):
-        seq = split.input_ids[i]
-        ids[row, : len(seq)] = torch.tensor(seq)
-        mask[row, : len(seq)] = 1
-        if types is not None and split.token_type_ids is not None:
-            types[row, : len(seq)] = torch.tensor(split.token_type_ids[i])
-        lab = split.labels[i]
-        if isinstance(lab, list):
-            labels[row, : len(lab)] = torch.tensor(lab)
-        else:
-            labels[row] = lab
-    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
-    if types is not None:
-        batch["token_type_ids"] = types
-    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    seqs = [split.input_ids[i] for i in idx]
+    width = max(len(x) for x in seqs)
+    ids = _padded(seqs, width, pad_id)
+    batch = {"input_ids": ids, "attention_mask": _padded([[1] * len(x) for x in seqs], width, 0)}
+    labels = [split.labels[i] for i in idx]
+    token_labels = bool(labels) and isinstance(labels[0], list)
+    batch["labels"] = (_padded(cast(list[list[int]], labels), width, -100) if token_labels
+                       else torch.tensor(labels, dtype=torch.long))
+    if split.token_type_ids is not None:
+        batch["token_type_ids"] = _padded([split.token_type_ids[i] for i in idx], width, 0)
+    pin = device.type == "cuda"  # page-locked host memory makes the copy truly asynchronous
+    return {k: (v.pin_memory() if pin else v).to(device, non_blocking=True) for k, v in batch.items()}
 
 
 def interleave(per_task: dict[str, list[list[int]]], seed: int) -> Iterator[tuple[str, list[int]]]:

@@ -164,7 +164,9 @@ def test_agem_projection_by_hand() -> None:
     (p,) = project(g, r)
     assert torch.allclose(p, torch.tensor([0.5, 0.5])) and float(p @ r[0]) == 0.0
     agree = [torch.tensor([1.0, 1.0])]
-    assert project(agree, r) is agree  # no conflict: the gradient is left alone
+    assert all(torch.equal(a, b) for a, b in zip(project(agree, r), agree, strict=True))  # no conflict: unchanged
+    zero = [torch.zeros_like(x) for x in r]
+    assert all(torch.equal(a, b) for a, b in zip(project(agree, zero), agree, strict=True))  # empty memory: no NaN
 
 
 def _agem_with_memory() -> tuple[CLModel, AGEM]:

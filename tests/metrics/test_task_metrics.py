@@ -126,3 +126,22 @@ def test_import_does_not_load_sklearn_or_seqeval():
     code = "import sys, clsweep.metrics; print('sklearn' in sys.modules, 'seqeval' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_f1_and_mcc_equal_scikit_learn(seed: int) -> None:
+    """The confusion-matrix implementations equal scikit-learn, absent classes and constant predictions included."""
+    import random
+
+    from sklearn.metrics import f1_score, matthews_corrcoef
+
+    rng = random.Random(seed)
+    k = rng.randint(2, 7)
+    n = rng.randint(1, 60)
+    y_true = [rng.randrange(k) for _ in range(n)]
+    y_pred = [rng.randrange(k) for _ in range(n)] if seed % 4 else [rng.randrange(k)] * n
+    present = sorted(set(y_true) | set(y_pred))
+    out = compute_metrics(["macro_f1", "micro_f1", "mcc"], "sequence", y_true, y_pred, [str(i) for i in range(k)])
+    assert out["macro_f1"] == pytest.approx(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
+    assert out["micro_f1"] == pytest.approx(f1_score(y_true, y_pred, labels=present, average="micro", zero_division=0))
+    assert out["mcc"] == pytest.approx(matthews_corrcoef(y_true, y_pred), abs=1e-12)

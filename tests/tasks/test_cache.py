@@ -48,7 +48,8 @@ def test_second_run_hits_cache(tmp_path, make_cfg, tok, data, monkeypatch):
     assert second["t"].labels == first["t"].labels and second["t"].stats == first["t"].stats
     (entry,) = (tmp_path / "cache" / "tokenized").iterdir()
     assert entry.name.startswith("t-") and len(entry.name) == 2 + 16
-    assert sorted(p.name for p in entry.iterdir()) == ["dev.json", "meta.json", "test.json", "train.json"]
+    assert sorted(p.name for p in entry.iterdir()) == ["dev.bin", "dev.json", "meta.json", "test.bin", "test.json",
+                                                       "train.bin", "train.json"]
 
 
 def test_max_length_change_misses(make_cfg, tok, data):

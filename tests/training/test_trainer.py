@@ -105,3 +105,14 @@ def test_joint_trains_on_the_union_of_tasks_seen(raw: dict[str, Any], tmp_path: 
     # The joint model keeps every task it has seen: nothing drops to an untrained head's level.
     R = res["matrix"]
     assert R[2][0] >= R[0][0] - 0.25
+
+
+def test_length_grouped_batches_are_seeded_and_resumable(raw: dict[str, Any], tmp_path: Path) -> None:
+    grouped = copy.deepcopy(raw)
+    grouped["train"]["group_by_length"] = True
+    a = _run(grouped, tmp_path / "a")
+    assert a["matrix"] == _run(grouped, tmp_path / "b")["matrix"]
+    assert a["matrix"] != _run(raw, tmp_path / "plain")["matrix"]  # other batches, so other weights
+    with pytest.raises(Interrupt):
+        _run(grouped, tmp_path / "c", callbacks=[StopAfter(1)])
+    assert _run(grouped, tmp_path / "c", resume=True)["matrix"] == a["matrix"]

@@ -1,0 +1,197 @@
+"""Regenerate BENCHMARKS.md from the JSON results in benchmarks/results/ (written by the bench_*.py scripts).
+
+    python benchmarks/render.py            # after running the benchmarks (see the list in BENCHMARKS.md)
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+TARGET = HERE.parent / "BENCHMARKS.md"
+
+HEADER = """# Benchmarks
+
+Every figure here comes from a script in `benchmarks/` that runs both sides of a comparison in one run
+and writes `benchmarks/results/<name>.json`; `python benchmarks/render.py` turns those files into this page.
+Ratios are the point: absolute seconds move with the machine. Each section names its machine and date.
+
+Rerun (CPU rows on a quiet machine: other processes move wall-clock figures):
+
+    export HF_HUB_OFFLINE=1
+    python benchmarks/bench_trainer.py --repeats 5 --threads 1      # trainer vs a minimal loop
+    python benchmarks/bench_sweep.py --trials 4                      # sweep efficiency (about 10 minutes)
+    python benchmarks/bench_data.py --repeats 3                      # data preparation, cache miss vs hit
+    python benchmarks/bench_cost.py --tasks 2 4 5 8                  # evaluation share, cost as T grows
+    python benchmarks/bench_observe.py --repeats 9 --threads 1       # measurement overhead
+    bash benchmarks/gpu_all.sh                                       # on a GPU machine: the GPU rows
+    python benchmarks/render.py
+"""
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _machine(d: dict[str, Any]) -> str:
+    m = d["machine"]
+    where = m.get("gpu") or f"{m['cpus']} CPU cores ({m['cpu']})"
+    return f"*Measured {m['date']} on {where}, Python {m['python']}, torch {m['torch']}; load {m['load_1min']:.1f}.*"
+
+
+def _verdict(ok: bool) -> str:
+    return "**goal met**" if ok else "**goal missed**"
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def trainer(d: dict[str, Any], device: str) -> str:
+    labels = {"minimal": "minimal hand-written PyTorch loop", "trainer": "clsweep `ContinualTrainer`",
+              "trainer+": "trainer + default observers and checkpoints", "foreach": "trainer with foreach AdamW"}
+    s = d["settings"]
+    rows = [[labels[k], f"{d['median_s'][k]:.2f}", f"{d['ratio'][k]:.3f}x", "yes" if d["same_matrix"][k] else "no"]
+            for k in labels]
+    ok = d["ratio"]["trainer"] <= 1.05
+    return (f"### {device}\n\n{_machine(d)} {s['tasks']} synthetic tasks x {s['steps'] // s['tasks']} steps, 4 "
+            f"evaluation stages of dev+test, {s['threads']} thread(s), median of {s['repeats']}.\n\n"
+            + _table(["variant", "seconds", "vs minimal", "same R as minimal"], rows)
+            + f"\n\nGoal trainer/minimal <= 1.05: {d['ratio']['trainer']:.3f}x, {_verdict(ok)}.\n")
+
+
+def sweep(d: dict[str, Any]) -> str:
+    rows = [["each run alone, one after another (the work)", f"{d['single_sum_s']:.0f}", "1.00 (by definition)"],
+            [f"{d['cores']} plain processes at a time, no Ray", f"{d['pool_wall_s']:.0f}",
+             f"{d['efficiency_pool']:.2f}"],
+            ["`clsweep run` (Ray), end-of-sweep analysis included", f"{d['sweep_wall_s']:.0f}",
+             f"{d['efficiency_sweep']:.2f}"],
+            ["`clsweep run` without its end-of-sweep analysis", f"{d['sweep_wall_s'] - d['analysis_s']:.0f}",
+             f"{d['efficiency_sweep_without_analysis']:.2f}"]]
+    ok = d["efficiency_sweep_without_analysis"] >= 0.9
+    per = statistics.fmean(d["single_s"])
+    return (f"{_machine(d)} {d['trials']} trials (seeds), each a {per:.0f} s fine-tuning run of the 6-task "
+            f"synthetic suite ({d['train_size']} training examples per task), 1 CPU per trial, {d['cores']} cores.\n\n"
+            + _table(["how", "wall s", "parallel efficiency"], rows)
+            + f"\n\nRay's overhead beyond running the same processes side by side: "
+              f"{d['ray_overhead_per_trial_s']:.1f} s per trial; the end-of-sweep analysis (figures, report.html) "
+              f"took {d['analysis_s']:.1f} s. Goal >= 0.90 for one-minute trials: "
+              f"{d['efficiency_sweep_without_analysis']:.2f}, {_verdict(ok)}.\n")
+
+
+def data(d: dict[str, Any]) -> str:
+    rows = [[r["input"], f"{r['first_s']:.2f}", f"{r['second_s']:.3f}", f"{r['ratio']:.1%}"] for r in d["rows"]]
+    ok = all(r["ratio"] <= 0.05 for r in d["rows"])
+    return (f"{_machine(d)} Each figure a fresh process timing `prepare_tasks` (load, validate, tokenize, "
+            f"statistics, or a cache read), median of {len(d['rows'][0]['first_all'])}.\n\n"
+            + _table(["input", "first trial s", "second trial s", "second / first"], rows)
+            + f"\n\nGoal second <= 5% of first: {_verdict(ok)}.\n")
+
+
+def cost(d: dict[str, Any]) -> str:
+    rows = [[r["setting"], r["tasks"], r["steps"], f"{r['total_s']:.1f}", f"{r['train_s']:.1f}", f"{r['eval_s']:.1f}",
+             f"{r['other_s']:.1f}", f"{r['eval_share']:.0%}"] for r in d["rows"]]
+    share = d["eval_share_T5"]
+    return (f"{_machine(d)} One trial per row, in-process, {d['threads']} thread(s); `defaults` is clsweep's "
+            "default training (1 epoch) on the synthetic suite, `study` the settings of "
+            "`search_spaces/ewc.yaml` (3 epochs).\n\n"
+            + _table(["setting", "T", "steps", "trial s", "train s", "eval s", "other s", "eval share"], rows)
+            + f"\n\nEvaluation share at T = 5 with the defaults: {share:.0%}; goal <= 25%: "
+              f"{_verdict(share <= 0.25)}.\n")
+
+
+def packing(d: dict[str, Any]) -> str:
+    out = []
+    for m in d["models"]:
+        s = m["settings"]
+        rows = []
+        for r in m["rows"]:
+            t = r["trials"]
+            rows.append([r["fraction"], r["k"], f"{r['wall_s']:.1f}", f"{r['per_hour']:.0f}",
+                         f"{r['per_hour_in_process']:.0f}", f"{r['speedup']:.2f}x",
+                         f"{max(x['memory_peak_mib'] or 0 for x in t):.0f}",
+                         f"{statistics.fmean(x['util_mean'] or 0 for x in t):.0f}%",
+                         f"{statistics.fmean(x['steps_per_s'] for x in t):.0f}"])
+        name = "tiny (2 x 64)" if m["model"] == "tiny" else "base-sized (12 x 768, BERT-base shape)"
+        out.append(f"**{name}**, {s['tasks']} tasks x {s['train_size']} examples, batch {s['batch_size']}, "
+                   f"length <= {s['max_length']}, {s['precision']}:\n\n" + _table(
+                       ["GPU fraction", "trials at once", "wall s", "task-trainings/h", "per h, in-process",
+                        "throughput vs 1", "NVML memory per trial MiB", "device util", "steps/s per trial"], rows))
+    tiny = next((m for m in d["models"] if m["model"] == "tiny"), None)
+    quarter = next((r for r in tiny["rows"] if r["fraction"] == 0.25), None) if tiny else None
+    verdict = f"{quarter['speedup']:.2f}x, {_verdict(quarter['speedup'] >= 3)}" if quarter else "not measured"
+    return (f"{_machine(d)}\n\n" + "\n\n".join(out)
+            + f"\n\nGoal >= 3x throughput at fraction 0.25 for small models: {verdict}.\n")
+
+
+def observe(d: dict[str, Any]) -> str:
+    rows = [[k, f"{d['median_wall_s'][k]:.2f}", f"{d['ratio_wall'][k]:.3f}x",
+             f"{d['paired_wall_ratio'][k]:.3f}x" if k in d["paired_wall_ratio"] else "",
+             f"{d['inside'][k]['train']:.2f}", f"{d['inside'][k]['eval']:.2f}"] for k in d["median_wall_s"]]
+    worst = max(d["paired_wall_ratio"].values())
+    return (f"{_machine(d)} A whole trial per fresh process (6 synthetic tasks, 720 steps), median of "
+            f"{d['repeats']}; `off`: no resources, misclassified files or TensorBoard; `on`: the defaults; "
+            "`on+gpu`: `on` plus the NVML thread fed by a fake NVML (no GPU here).\n\n"
+            + _table(["variant", "wall s", "vs off", "paired vs off", "train s", "eval s"], rows)
+            + f"\n\nGoal < 3%: {worst - 1:.1%}, {_verdict(worst < 1.03)}.\n")
+
+
+def gpu_run(d: dict[str, Any]) -> str:
+    res, tm = d["resources"], d["timings"]
+    rows = []
+    for task in d["order"]:
+        g = res["tasks"][task]["all"].get("gpu", {})
+        rows.append([task, f"{tm['tasks'][task]['steps_per_s']:.0f}", f"{g.get('memory_peak_mib', 0):.0f}",
+                     f"{g.get('util_mean', 0):.0f}%", f"{g.get('process_util_mean', 0):.0f}%", g.get("samples", 0)])
+    return (f"`clsweep train search_spaces/ewc.yaml --set train.device=cuda --set train.precision=bf16` on "
+            f"{res['gpu']['device']} ({res['gpu']['memory_total_mib']:.0f} MiB), NVML every "
+            f"{res['gpu']['interval_s']} s, memory source `{res['gpu']['memory_source']}`: ACC "
+            f"{d['metrics']['acc']:.3f}, {tm['total_s']:.1f} s in all, evaluation {tm['eval_share']:.0%}.\n\n"
+            + _table(["task", "steps/s", "process GPU memory peak MiB", "device util", "process util", "samples"], rows)
+            + "\n")
+
+
+SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str], str]] = [
+    ("Trainer overhead against a minimal PyTorch loop", "trainer_cpu", lambda d: trainer(d, "CPU"),
+     "`benchmarks/bench_trainer.py`: same model, data, batches, optimizer, schedule, clipping and evaluations "
+     "on both sides; the script checks both produce the same score matrix R."),
+    ("", "trainer_cuda", lambda d: trainer(d, "GPU"), ""),
+    ("Sweep efficiency", "sweep", sweep, "`benchmarks/bench_sweep.py`."),
+    ("Data preparation: first trial against second (cache hit)", "data", data, "`benchmarks/bench_data.py`."),
+    ("Cost as T grows, and the evaluation share", "cost", cost,
+     "`benchmarks/bench_cost.py`: R needs T+1 evaluation stages of every task on dev and test, so evaluation "
+     "grows as T^2 and training as T."),
+    ("GPU packing: several trials on one GPU", "gpu_packing", packing,
+     "`benchmarks/bench_gpu_packing.py`: Ray's GPU fractions are bookkeeping only, so a trial at 0.25 is a "
+     "process sharing the card with three others; the script starts 1, 2 or 4 `clsweep train` processes at "
+     "once on one GPU (no Ray needed on the GPU machine) after one untimed warm-up trial."),
+    ("Measurement overhead", "observe", observe, "`benchmarks/bench_observe.py`."),
+    ("A real GPU run's measurements", "gpu_run_result", gpu_run,
+     "`benchmarks/gpu_all.sh` step 1; the full result.json is `benchmarks/results/gpu_run_result.json`."),
+]
+
+
+def render(notes: str = "") -> str:
+    parts = [HEADER]
+    for title, name, fn, intro in SECTIONS:
+        d = _load(name)
+        if title:
+            parts.append(f"## {title}\n\n{intro}\n")
+        parts.append(fn(d) if d else f"*No results yet: run the script ({name}.json missing).*\n")
+    notes_file = HERE / "NOTES.md"
+    if notes_file.exists():
+        parts.append(notes_file.read_text())
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    TARGET.write_text(render())
+    print(f"wrote {TARGET}")
