@@ -12,7 +12,8 @@ from typing import Any
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "dev", "test")
-_DATA_FIELDS = ("type", "source", "labels", "max_train_samples", "max_eval_samples", "dev_fraction", "split_seed")
+_DATA_FIELDS = ("type", "source", "local", "labels", "label_names", "label_map", "filter", "per_class",
+                "max_train_samples", "max_eval_samples", "dev_fraction", "split_seed")
 
 
 def default_cache_dir(configured: str | None) -> Path:
