@@ -14,7 +14,7 @@ from typing import Any
 
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
-from clsweep.loading import load_raw, read_yaml, validate
+from clsweep.loading import apply_override, load_raw, parse_override, read_tasklist, read_yaml, validate
 
 EXIT_BAD_INPUT = 2
 
@@ -191,9 +191,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _validate_one(path: Path, overrides: Sequence[str], data: bool) -> None:
     raw = read_yaml(path)
-    if isinstance(raw, dict) and "tasks" in raw and "tasklist" not in raw:
-        # A tasklist on its own: check it inside a default experiment.
-        cfg = validate({"tasklist": raw}, Sources(str(path.with_suffix(".experiment")), str(path)), path.parent)
+    if isinstance(raw, dict) and ("tasks" in raw or "extends" in raw) and "tasklist" not in raw:
+        # A tasklist on its own: check it inside a default experiment (its overrides under tasklist.).
+        exp: dict[str, Any] = {"tasklist": read_tasklist(path)}
+        for item in overrides:
+            apply_override(exp, *parse_override(item))
+        cfg = validate(exp, Sources(str(path.with_suffix(".experiment")), str(path)), path.parent)
         sources = Sources(str(path), str(path))
     else:
         cfg, sources = _load(path, overrides)

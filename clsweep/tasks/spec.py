@@ -276,10 +276,11 @@ class TaskSpec(Strict):
         return self.head or self.name
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`, merging nested mappings key by key."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -303,13 +304,13 @@ class Tasklist(Strict):
         for name, spec in data["tasks"].items():
             if isinstance(spec, TaskSpec):
                 spec = spec.model_dump(exclude_unset=True)
-            merged = _deep_merge(defaults, spec) if isinstance(spec, dict) else spec
+            merged = deep_merge(defaults, spec) if isinstance(spec, dict) else spec
             if isinstance(merged, dict):
                 merged = {**merged, "name": str(name)}
             tasks[str(name)] = merged
         data_dir = data.get("data_dir")
         tasks = with_data_dir(tasks, data_dir if isinstance(data_dir, str) else None)
-        return {**data, "tasks": split_tasks(tasks, _deep_merge)}
+        return {**data, "tasks": split_tasks(tasks, deep_merge)}
 
     @field_validator("tasks")
     @classmethod
