@@ -38,7 +38,8 @@ HUB: dict[tuple[str, str | None], dict[str, Any]] = {
     ("unimelb-nlp/wikiann", "en"): {"tokens": "tokens", "ner_tags": ("tags", 7), "langs": "langs", "spans": "spans"},
 }
 
-WORDS = "alpha beta gamma delta river stone cloud paper music engine market player forest doctor".split()
+WORDS = ["alpha", "beta", "gamma", "delta", "river", "stone", "cloud", "paper", "music", "engine", "market",
+         "player", "forest", "doctor"]
 
 
 def _value(kind: Any, rng: random.Random, label: int, length: int) -> Any:
