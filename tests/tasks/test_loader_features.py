@@ -9,7 +9,7 @@ import pytest
 from datasets import ClassLabel, Dataset, Features, Value
 
 from clsweep.cli import main
-from clsweep.errors import ConfigError
+from clsweep.errors import ConfigError, Sources
 from clsweep.loading import read_tasklist, validate
 from clsweep.tasks import prepare_tasks
 from clsweep.tasks.labels import remap
@@ -174,3 +174,20 @@ def test_named_orders_reach_the_sweep_plan(tmp_path):
     assert [(r.order_id, list(r.order)) for r in plan.runs] == [
         ("mbpa_i", ["yelp", "ag", "dbpedia", "amazon", "yahoo"]),
         ("mbpa_iv", ["ag", "yelp", "amazon", "yahoo", "dbpedia"])]
+
+
+def test_fetch_then_offline_from_data_dir(tmp_path, tok, capsys):
+    import shutil
+
+    _hub_folder(tmp_path / "hubcopy")  # stands in for the hub: load_dataset reads a local folder the same way
+    (tmp_path / "tl.yaml").write_text(
+        "tasks:\n  sst: {source: {kind: hub, name: ./hubcopy, splits: {train: train, test: validation}}}\n")
+    assert main(["fetch", str(tmp_path / "tl.yaml"), "--data-dir", str(tmp_path / "dl")]) == 0
+    assert sorted(p.name for p in (tmp_path / "dl" / "sst").iterdir()) == ["train.parquet", "validation.parquet"]
+    shutil.rmtree(tmp_path / "hubcopy")  # from now on only the fetched copy exists
+    assert main(["fetch", str(tmp_path / "tl.yaml"), "--data-dir", str(tmp_path / "dl")]) == 0  # kept, no reload
+    raw = {"tasklist": read_tasklist(tmp_path / "tl.yaml") | {"data_dir": "dl"}, "run": {"cache_dir": "c"}}
+    cfg = validate(raw, Sources(str(tmp_path / "exp.yaml"), None), base_dir=tmp_path)
+    t = prepare_tasks(cfg, tok, None, cache_dir=tmp_path / "c", log=lambda m: None)["sst"]
+    assert t.labels == ["neg", "pos"] and len(t.splits["test"]) == 4  # ClassLabel names survived the Parquet copy
+    assert t.splits["test"].labels == [0, 1, 0, 1]
