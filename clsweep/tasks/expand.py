@@ -52,7 +52,7 @@ def with_data_dir(tasks: dict[str, Any], data_dir: str | None) -> dict[str, Any]
     out = {}
     for name, spec in tasks.items():
         if isinstance(spec, dict) and isinstance(spec.get("source"), dict) and spec["source"].get("kind") == "hub" \
-                and "local" not in spec:
+                and spec.get("local") is None:
             spec = {**spec, "local": {"dir": str(PurePath(data_dir) / name)}}
         out[name] = spec
     return out
