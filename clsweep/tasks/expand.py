@@ -71,9 +71,11 @@ def split_tasks(tasks: dict[str, Any], deep_merge: Any) -> dict[str, Any]:
             out[name] = spec
             continue
         for suffix, values in split.parts().items():
-            derived = _derived(spec, split, values)
-            derived = deep_merge(derived, split.tasks.get(suffix, {}))
-            out[f"{name}_{suffix}"] = {**derived, "name": f"{name}_{suffix}"}
+            new = f"{name}_{suffix}"
+            if new in tasks or new in out:
+                raise ValueError(f"tasks.{name}.split_by makes a task '{new}', a name the tasklist already has")
+            derived = deep_merge(_derived(spec, split, values), split.tasks.get(suffix, {}))
+            out[new] = {**derived, "name": new}
     return out
 
 

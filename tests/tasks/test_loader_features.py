@@ -124,6 +124,12 @@ def test_split_by_groups_keep_and_per_task_settings(make_cfg):
     assert tl["t_g2"].epochs == 3 and tl["t_g1"].epochs is None
 
 
+def test_split_by_name_clash(make_cfg):
+    src = {"kind": "files", "train": "x.jsonl"}
+    with pytest.raises(ConfigError, match="makes a task 't_a', a name the tasklist already has"):
+        make_cfg({"t": {"source": src, "split_by": {"column": "c", "values": ["a"]}}, "t_a": {"source": src}})
+
+
 @pytest.mark.parametrize(("split_by", "message"), [
     ({"column": "label", "values": ["a"], "groups": {"g": ["a"]}}, "exactly one of values"),
     ({"column": "label", "values": ["a"], "tasks": {"b": {}}}, "not a value or group"),
