@@ -35,7 +35,7 @@ EXPECTED: dict[str, dict[str, int]] = {
 }
 
 
-def _config(tmp_path: Path, tasklist: str, *extra: str) -> tuple[ExperimentConfig, Sources]:
+def _config(tmp_path: Path, tasklist: str, *extra: str, short: bool = True) -> tuple[ExperimentConfig, Sources]:
     """An experiment over a shipped tasklist, pointed at tmp_path/data through the documented override."""
     exp = tmp_path / "exp.yaml"
     exp.write_text(yaml.safe_dump({
@@ -46,8 +46,8 @@ def _config(tmp_path: Path, tasklist: str, *extra: str) -> tuple[ExperimentConfi
         "observe": {"resources": False, "misclassified": False},
         "run": {"cache_dir": str(tmp_path / "cache"), "tensorboard": False},
     }))
-    raw, sources = load_raw(exp, [f"tasklist.data_dir={tmp_path / 'data'}", "tasklist.defaults.max_length=24",
-                                  *extra])
+    short_inputs = ["tasklist.defaults.max_length=24"] if short else []
+    raw, sources = load_raw(exp, [f"tasklist.data_dir={tmp_path / 'data'}", *short_inputs, *extra])
     return validate(raw, sources), sources
 
 
@@ -66,7 +66,9 @@ def write_fixtures(cfg: ExperimentConfig) -> None:
 def test_tasklist_trains_offline(tmp_path: Path, tasklist: str) -> None:
     cfg, sources = _config(tmp_path, tasklist)
     first_order = next(iter(cfg.tasklist.orders))
-    cfg, sources = _config(tmp_path, tasklist, f"order=[{','.join(cfg.tasklist.orders[first_order])}]")
+    # text5 keeps its 256-token inputs: the tiny backbone must grow its position table to fit them.
+    cfg, sources = _config(tmp_path, tasklist, f"order=[{','.join(cfg.tasklist.orders[first_order])}]",
+                           short=tasklist != "text5.yaml")
     write_fixtures(cfg)
     result = run_experiment(cfg, tmp_path / "run", sources=sources, progress=False, log=lambda m: None)
     order = cfg.tasklist.orders[first_order]
@@ -74,6 +76,21 @@ def test_tasklist_trains_offline(tmp_path: Path, tasklist: str) -> None:
     assert {t: len(result["labels"][t]) for t in order} == {t: EXPECTED[tasklist][t] for t in order}
     assert len(result["matrix"]) == len(order) and all(len(row) == len(order) for row in result["matrix"])
     assert all(math.isfinite(v) for row in result["matrix"] for v in row)
+
+
+def test_task_longer_than_the_backbone_is_refused(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from clsweep.errors import ConfigError
+    from clsweep.training.run import _check_positions
+
+    cfg, sources = _config(tmp_path, "ner.yaml", "tasklist.tasks.wnut17.max_length=600")
+    model = SimpleNamespace(backbone=SimpleNamespace(config=SimpleNamespace(max_position_embeddings=512)))
+    lengths = {t: cfg.task(t).max_length or cfg.model.max_length for t in cfg.task_order}
+    with pytest.raises(ConfigError) as e:
+        _check_positions(model, lengths, cfg, sources)
+    assert str(e.value).endswith("tasks.wnut17.max_length: 600 tokens exceed the backbone's 512 positions; "
+                                 "set max_length <= 512")
 
 
 def test_shared_head_is_the_union_with_shared_ratings(tmp_path: Path) -> None:
