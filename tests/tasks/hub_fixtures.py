@@ -7,8 +7,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-# (hub id, config) -> columns: "text", "int" (a plain id), ("class", n) a ClassLabel id, ("tags", n) a
-# list of ClassLabel ids (BIO: odd ids are B- tags, the id after each is its I- tag), "tokens", "dict".
+# (hub id, config) -> columns: "text", "int"/"sid" (an id, int or string), ("class", n) a ClassLabel id,
+# ("int", n) a plain int label, ("tags", n) a list of ClassLabel ids (BIO: odd ids are B- tags, the id
+# after each is its I- tag), "tokens", "dict".
 # Written from the datasets' cards; the tests check the tasklists against this, not against themselves.
 HUB: dict[tuple[str, str | None], dict[str, Any]] = {
     ("fancyzhx/ag_news", None): {"text": "text", "label": ("class", 4)},
@@ -32,9 +33,9 @@ HUB: dict[tuple[str, str | None], dict[str, Any]] = {
                                     "label": ("class", 2)},
     ("stanfordnlp/imdb", None): {"text": "text", "label": ("class", 2)},
     ("clinc/clinc_oos", "plus"): {"text": "text", "intent": ("class", 151)},
-    ("lhoestq/conll2003", None): {"id": "int", "tokens": "tokens", "pos_tags": ("tags", 47),
+    ("lhoestq/conll2003", None): {"id": "sid", "tokens": "tokens", "pos_tags": ("tags", 47),
                                   "chunk_tags": ("tags", 23), "ner_tags": ("tags", 9)},
-    ("leondz/wnut_17", None): {"id": "int", "tokens": "tokens", "ner_tags": ("tags", 13)},
+    ("leondz/wnut_17", None): {"id": "sid", "tokens": "tokens", "ner_tags": ("tags", 13)},
     ("unimelb-nlp/wikiann", "en"): {"tokens": "tokens", "ner_tags": ("tags", 7), "langs": "langs", "spans": "spans"},
 }
 
@@ -45,8 +46,8 @@ WORDS = ["alpha", "beta", "gamma", "delta", "river", "stone", "cloud", "paper", 
 def _value(kind: Any, rng: random.Random, label: int, length: int) -> Any:
     if kind == "text":
         return " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 8)))
-    if kind == "int":
-        return rng.randint(0, 10_000)
+    if kind in ("int", "sid"):
+        return rng.randint(0, 10_000) if kind == "int" else str(rng.randint(0, 10_000))
     if kind == "dict":
         return {"paragraph": rng.randint(0, 9), "question": rng.randint(0, 9), "answer": rng.randint(0, 9)}
     if kind == "tokens":
