@@ -169,17 +169,16 @@ def test_bad_named_order_exits_2(tmp_path, capsys, order, message):
     assert "orders.mine" in err and message in err and "Traceback" not in err
 
 
-def test_named_orders_reach_the_sweep_plan(tmp_path):
+def test_named_orders_reach_the_sweep_plan():
     from clsweep.loading import load_experiment
     from clsweep.sweep.plan import make_plan
 
-    exp = tmp_path / "exp.yaml"
-    tasklists = Path(__file__).resolve().parents[2] / "tasklists"
-    exp.write_text(f"tasklist: {tasklists / 'text5.yaml'}\nsearch: {{orderings: [mbpa_i, mbpa_iv], seeds: [0]}}\n")
-    plan = make_plan(load_experiment(exp))
-    assert [(r.order_id, list(r.order)) for r in plan.runs] == [
-        ("mbpa_i", ["yelp", "ag", "dbpedia", "amazon", "yahoo"]),
-        ("mbpa_iv", ["ag", "yelp", "amazon", "yahoo", "dbpedia"])]
+    path = Path(__file__).resolve().parents[2] / "search_spaces" / "mbpa_text5.yaml"
+    plan = make_plan(load_experiment(path), str(path))
+    runs = list(dict.fromkeys((r.order_id, tuple(r.order)) for r in plan.runs))
+    assert runs[0] == ("mbpa_i", ("yelp", "ag", "dbpedia", "amazon", "yahoo"))
+    assert runs[3] == ("mbpa_iv", ("ag", "yelp", "amazon", "yahoo", "dbpedia"))
+    assert len(runs) == 4 and len(plan) == 8 and set(plan.approaches) == {"finetune", "replay"}
 
 
 def test_fetch_then_offline_from_data_dir(tmp_path, tok, capsys):
