@@ -205,7 +205,7 @@ class TaskSpec(Strict):
             out[col] = [str(x) for x in values]
         return out
 
-    @field_validator("labels")
+    @field_validator("labels", "label_names")
     @classmethod
     def _unique_labels(cls, v: list[str] | None) -> list[str] | None:
         if v is not None and len(set(v)) != len(v):
