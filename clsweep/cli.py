@@ -14,7 +14,7 @@ from typing import Any
 
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
-from clsweep.loading import load_raw, read_yaml, validate
+from clsweep.loading import apply_override, load_raw, parse_override, read_tasklist, read_yaml, validate
 
 EXIT_BAD_INPUT = 2
 
@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--address", help="attach to a running Ray cluster (default: $RAY_ADDRESS, else a local Ray)")
     r.add_argument("--dashboard", action="store_true", help="start the Ray dashboard on 127.0.0.1 and print its URL")
     r.add_argument("--dry-run", action="store_true", help="print the trial plan; start nothing")
+    f = sub.add_parser("fetch", help="download a tasklist's hub datasets into DIR for offline use (data_dir)")
+    f.add_argument("file", type=Path, help="a tasklist or experiment YAML")
+    f.add_argument("--data-dir", type=Path, required=True, metavar="DIR",
+                   help="writes DIR/<task>/<hub split>.parquet; later runs read it with --set tasklist.data_dir=DIR")
+    f.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     a = sub.add_parser("analyze", help="statistics, CSV tables, figures and an HTML report of the runs below DIR...")
     a.add_argument("dirs", nargs="+", metavar="DIR",
                    help="sweep folders, folders of `clsweep train` runs, result.json files or quoted globs")
@@ -189,14 +194,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if failed else 0
 
 
-def _validate_one(path: Path, overrides: Sequence[str], data: bool) -> None:
+def _load_any(path: Path, overrides: Sequence[str]) -> tuple[ExperimentConfig, Sources]:
+    """An experiment YAML, or a tasklist on its own checked inside a default experiment."""
     raw = read_yaml(path)
-    if isinstance(raw, dict) and "tasks" in raw and "tasklist" not in raw:
-        # A tasklist on its own: check it inside a default experiment.
-        cfg = validate({"tasklist": raw}, Sources(str(path.with_suffix(".experiment")), str(path)), path.parent)
-        sources = Sources(str(path), str(path))
-    else:
-        cfg, sources = _load(path, overrides)
+    if isinstance(raw, dict) and ("tasks" in raw or "extends" in raw) and "tasklist" not in raw:
+        exp: dict[str, Any] = {"tasklist": read_tasklist(path)}
+        for item in overrides:  # keys under tasklist., as for an experiment
+            apply_override(exp, *parse_override(item))
+        cfg = validate(exp, Sources(str(path.with_suffix(".experiment")), str(path)), path.parent)
+        return cfg, Sources(str(path), str(path))
+    return _load(path, overrides)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    cfg, sources = _load_any(args.file, [*args.overrides, f"tasklist.data_dir={args.data_dir.resolve()}"])
+    from clsweep.tasks.fetch import fetch_hub_data  # datasets loads only here
+
+    written = fetch_hub_data(cfg, sources, log=lambda m: print(m, file=sys.stderr))
+    print(f"wrote {len(written)} file(s) under {args.data_dir}; offline: HF_DATASETS_OFFLINE=1 "
+          f"clsweep train EXP --set tasklist.data_dir={args.data_dir}")
+    return 0
+
+
+def _validate_one(path: Path, overrides: Sequence[str], data: bool) -> None:
+    cfg, sources = _load_any(path, overrides)
     if data:
         from clsweep.training.run import prepare
 
@@ -207,7 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = _parser().parse_args(argv)
     try:
-        commands = {"train": cmd_train, "validate": cmd_validate, "run": cmd_run, "analyze": cmd_analyze}
+        commands = {"train": cmd_train, "validate": cmd_validate, "run": cmd_run, "analyze": cmd_analyze,
+                    "fetch": cmd_fetch}
         return int(commands[args.command](args))
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)

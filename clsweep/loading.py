@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Issue, Sources
-from clsweep.tasks.spec import Tasklist
+from clsweep.tasks.spec import Tasklist, deep_merge
 
 
 class _DuplicateKeyError(yaml.MarkedYAMLError):
@@ -46,6 +46,40 @@ def read_yaml(path: Path) -> Any:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError.one(path, "", f"invalid YAML: {where}{getattr(e, 'problem', None) or e}") from None
+
+
+def read_tasklist(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A tasklist YAML with its `extends:` chain resolved: this file's keys on top of the base's."""
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError.one(path, "", "expected a mapping with `tasks:` (and optional `defaults:`, `orders:`)")
+    base = data.get("extends")
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError.one(path, "extends", "expected the path of a tasklist YAML, relative to this file")
+    base_path = (path.parent / base).resolve()
+    if base_path in seen or base_path == path.resolve():
+        raise ConfigError.one(path, "extends", f"{base_path} extends itself (a cycle)")
+    if not base_path.is_file():
+        raise ConfigError.one(path, "extends", f"file not found: {base_path}")
+    return merge_tasklists(read_tasklist(base_path, (*seen, path.resolve())), data)
+
+
+def merge_tasklists(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Defaults and tasks merge key by key (a task set to null is dropped); `orders:` replaces the base's."""
+    out = {**base, **{k: v for k, v in child.items() if k not in ("extends", "defaults", "tasks")}}
+    out["defaults"] = deep_merge(base.get("defaults") or {}, child.get("defaults") or {})
+    tasks = dict(base.get("tasks") or {})
+    for name, spec in (child.get("tasks") or {}).items():
+        if spec is None:
+            tasks.pop(name, None)
+        elif isinstance(spec, dict) and isinstance(tasks.get(name), dict):
+            tasks[name] = deep_merge(tasks[name], spec)
+        else:
+            tasks[name] = spec
+    out["tasks"] = tasks
+    return out
 
 
 def parse_override(item: str) -> tuple[str, Any]:
@@ -96,10 +130,7 @@ def load_raw(path: Path, overrides: Sequence[str] = ()) -> tuple[dict[str, Any],
         tl_path = (path.parent / tl).resolve() if not Path(tl).is_absolute() else Path(tl)
         if not tl_path.is_file():
             raise ConfigError.one(path, "tasklist", f"file not found: {tl_path}")
-        tl_data = read_yaml(tl_path)
-        if not isinstance(tl_data, dict):
-            raise ConfigError.one(tl_path, "", "expected a mapping with `tasks:` (and optional `defaults:`, `orders:`)")
-        data = {**data, "tasklist": tl_data}
+        data = {**data, "tasklist": read_tasklist(tl_path)}
         tasklist_file = str(tl_path)
     for item in overrides:
         apply_override(data, *parse_override(item))

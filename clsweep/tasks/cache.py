@@ -16,7 +16,8 @@ import numpy as np
 
 FORMAT_VERSION = 2  # 2: token ids as numpy arrays (JSON decoding took ~0.5 s per 24k examples on a cache hit)
 SPLITS = ("train", "dev", "test")
-_DATA_FIELDS = ("type", "source", "labels", "max_train_samples", "max_eval_samples", "dev_fraction", "split_seed")
+_DATA_FIELDS = ("type", "source", "local", "labels", "label_names", "label_map", "filter", "per_class",
+                "max_train_samples", "max_eval_samples", "dev_fraction", "split_seed")
 
 
 def default_cache_dir(configured: str | None) -> Path:

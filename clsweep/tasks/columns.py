@@ -12,9 +12,17 @@ from clsweep.tasks.spec import SyntheticSource, TaskSpec
 
 @dataclass(frozen=True)
 class Columns:
-    text: str
-    pair: str | None
+    text: tuple[str, ...]
+    pair: tuple[str, ...] | None
     label: str | None  # None for mlm: raw text only
+
+    @property
+    def shown_text(self) -> str:
+        return ", ".join(self.text)
+
+    @property
+    def shown_pair(self) -> str:
+        return ", ".join(self.pair or ())
 
 
 @dataclass
@@ -30,41 +38,51 @@ class RawSplit:
 
 
 def task_columns(spec: TaskSpec) -> Columns:
-    pair = spec.text_pair_column
+    pair = spec.pair_cols
     if pair is None and isinstance(spec.source, SyntheticSource):
         from clsweep.tasks.synthetic import SYNTHETIC_TASKS
 
         # The synthetic pair task needs both sentences; make that work without extra config.
-        pair = "text_pair" if SYNTHETIC_TASKS.get(spec.source.task).pair else None
-    return Columns(spec.text_col, pair, spec.label_col or None)
+        pair = ["text_pair"] if SYNTHETIC_TASKS.get(spec.source.task).pair else None
+    return Columns(tuple(spec.text_cols), tuple(pair) if pair else None, spec.label_col or None)
 
 
 def check_columns(splits: Any, cols: Columns, err: TaskErrors) -> None:
     issues = []
+    wanted = [("text_column", c) for c in cols.text] + [("text_pair_column", c) for c in cols.pair or ()]
     for split, ds in splits.items():
         available = ", ".join(sorted(ds.column_names))
-        for key, col in (("text_column", cols.text), ("text_pair_column", cols.pair), ("label_column", cols.label)):
+        for key, col in [*wanted, ("label_column", cols.label)]:
             if col is not None and col not in ds.column_names:
                 issues.append(err.issue(key, f"column '{col}' not found in {split} split; available: {available}"))
     if issues:
         raise ConfigError(issues)
 
 
+def _joined(data: dict[str, list[Any]], columns: tuple[str, ...]) -> list[Any]:
+    """One column as it is; several joined as 'column: value' (the T5-style input the CL papers use)."""
+    if len(columns) == 1:
+        return data[columns[0]]
+    return [" ".join(f"{col}: {data[col][i]}" for col in columns) for i in range(len(data[columns[0]]))]
+
+
 def extract(splits: Any, cols: Columns, task_type: str, err: TaskErrors) -> dict[str, RawSplit]:
     out = {}
     for split, ds in splits.items():
-        names = [c for c in (cols.text, cols.pair, cols.label) if c is not None]
+        names = list(dict.fromkeys([*cols.text, *(cols.pair or ()), *([cols.label] if cols.label else [])]))
         data = ds.select_columns(names)[:]
-        labels = data[cols.label] if cols.label else [None] * len(data[cols.text])
-        raw = RawSplit(data[cols.text], data[cols.pair] if cols.pair else None, labels)
+        texts = _joined(data, cols.text)
+        labels = data[cols.label] if cols.label else [None] * len(texts)
+        pairs = _joined(data, cols.pair) if cols.pair else None
+        raw = RawSplit(texts, pairs, labels)
         if task_type == "mlm":
-            _check_texts(raw.texts, split, "text_column", cols.text, err)
+            _check_texts(raw.texts, split, "text_column", cols.shown_text, err)
         elif task_type == "token":
             _check_words(raw, split, cols, err)
         else:
-            _check_texts(raw.texts, split, "text_column", cols.text, err)
+            _check_texts(raw.texts, split, "text_column", cols.shown_text, err)
             if raw.pairs is not None and cols.pair is not None:
-                _check_texts(raw.pairs, split, "text_pair_column", cols.pair, err)
+                _check_texts(raw.pairs, split, "text_pair_column", cols.shown_pair, err)
             _check_scalars(raw.labels, split, cols.label, err)
         out[split] = raw
     return out
@@ -79,7 +97,7 @@ def _check_texts(values: list[Any], split: str, key: str, col: str, err: TaskErr
 def _check_words(raw: RawSplit, split: str, cols: Columns, err: TaskErrors) -> None:
     for i, (words, tags) in enumerate(zip(raw.texts, raw.labels, strict=True)):
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-            raise err.error("text_column", f"token column '{cols.text}' in {split} split must hold lists of "
+            raise err.error("text_column", f"token column '{cols.shown_text}' in {split} split must hold lists of "
                                            f"strings; row {i} holds {_short(words)}")
         if not words:
             raise err.error("text_column", f"row {i} of the {split} split has no tokens")

@@ -33,13 +33,24 @@ def _sorted_unique(values: Iterable[Any]) -> list[str]:
     return sorted({str(v) for v in unique})
 
 
-def as_names(raw: RawSplit, names: list[str] | None, token: bool) -> RawSplit:
-    """Raw values as label-name strings: ClassLabel ids become their names, anything else str(value)."""
+def dataset_names(spec: TaskSpec, classlabel: list[str] | None, err: TaskErrors) -> list[str] | None:
+    """The names of int-coded labels: the dataset's ClassLabel, else the tasklist's `label_names`."""
+    if spec.label_names is None:
+        return classlabel
+    if classlabel is not None and classlabel != spec.label_names:
+        raise err.error("label_names", f"the dataset's own label names differ: [{', '.join(classlabel)}]; "
+                                       "drop label_names or list exactly these")
+    return list(spec.label_names)
+
+
+def as_names(raw: RawSplit, names: list[str] | None, token: bool, mapping: dict[str, str] | None = None) -> RawSplit:
+    """Raw values as label-name strings: ids become their names, anything else str(value); then `label_map`."""
+    rename = mapping or {}
 
     def name(v: Any) -> str:
         if names is not None and isinstance(v, int) and 0 <= v < len(names):
-            return names[v]
-        return str(v)
+            v = names[v]
+        return rename.get(str(v), str(v))
 
     labels = [[name(v) for v in row] for row in raw.labels] if token else [name(v) for v in raw.labels]
     return RawSplit(raw.texts, raw.pairs, labels)
@@ -47,11 +58,12 @@ def as_names(raw: RawSplit, names: list[str] | None, token: bool) -> RawSplit:
 
 def resolve_labels(spec: TaskSpec, train: RawSplit, names: list[str] | None) -> list[str]:
     """Explicit `labels:` win; then the dataset's ClassLabel names; then sorted train values."""
+    rename = spec.label_map or {}
     if spec.labels:
         return list(spec.labels)
     if names is not None:
-        return names
-    return _sorted_unique(_flat(train.labels, spec.type == "token"))
+        return list(dict.fromkeys(rename.get(n, n) for n in names))
+    return list(dict.fromkeys(rename.get(v, v) for v in _sorted_unique(_flat(train.labels, spec.type == "token"))))
 
 
 def check_labels(spec: TaskSpec, splits: dict[str, RawSplit], labels: list[str], origin: str,
@@ -97,9 +109,33 @@ def check_shared_heads(tasks: list[tuple[TaskSpec, list[str]]], errs: dict[str, 
         if other.type != spec.type:
             issues.append(errs[spec.name].issue("head", f"task '{spec.name}' ({spec.type}) shares head '{head}' "
                                                         f"with task '{other.name}' ({other.type}); types differ"))
+        elif other.label_space != spec.label_space:
+            issues.append(errs[spec.name].issue(
+                "label_space", f"task '{spec.name}' shares head '{head}' with task '{other.name}' but their "
+                               f"label_space differs ({spec.label_space} vs {other.label_space}); set both to union"))
+        elif spec.label_space == "union":
+            continue
         elif other_labels != labels:
             issues.append(errs[spec.name].issue(
                 "head", f"task '{spec.name}' shares head '{head}' with task '{other.name}' but their labels "
                         f"differ: [{', '.join(labels)}] vs [{', '.join(other_labels)}]"))
     if issues:
         raise ConfigError(issues)
+
+
+def union_labels(tasks: list[tuple[str, str, list[str]]]) -> dict[str, list[str]]:
+    """Head -> the union of the labels of its tasks (head, task, labels), in first-seen order."""
+    out: dict[str, list[str]] = {}
+    for head, _, labels in tasks:
+        out[head] = list(dict.fromkeys([*out.get(head, []), *labels]))
+    return out
+
+
+def remap(ids: list[Any], own: list[str], union: list[str]) -> list[Any]:
+    """Label ids of a task's own list as ids of the union list; token rows keep their ignore marks (< 0)."""
+    index = [union.index(name) for name in own]
+
+    def one(y: int) -> int:
+        return index[y] if y >= 0 else y
+
+    return [[one(y) for y in row] if isinstance(row, list) else one(row) for row in ids]

@@ -11,7 +11,8 @@ from typing import Any
 from clsweep.errors import ConfigError, Issue
 from clsweep.tasks.conll import ConllFormatError, read_conll
 from clsweep.tasks.errors import TaskErrors, first_line
-from clsweep.tasks.spec import ConllSource, FilesSource, HubSource, SyntheticSource, TaskSpec
+from clsweep.tasks.sampling import filter_rows, per_class
+from clsweep.tasks.spec import FILE_FORMATS, ConllSource, FilesSource, HubSource, LocalFiles, SyntheticSource, TaskSpec
 
 SPLITS = ("train", "dev", "test")
 _BUILDERS = {"csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json", "parquet": "parquet"}
@@ -20,6 +21,8 @@ _BUILDERS = {"csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json", "parqu
 def split_key(spec: TaskSpec, split: str) -> str:
     """The config key a user edits to change where `split` comes from."""
     src = spec.source
+    if spec.local is not None and spec.local.dir is None:
+        return f"local.{split}" if split in spec.local.paths() else "dev_fraction"
     if isinstance(src, HubSource):
         return "source.splits" if split in src.splits else "dev_fraction"
     if isinstance(src, SyntheticSource):
@@ -28,6 +31,12 @@ def split_key(spec: TaskSpec, split: str) -> str:
 
 
 def missing_files(spec: TaskSpec, err: TaskErrors) -> list[Issue]:
+    local = spec.local
+    if local is not None and local.dir is not None:
+        return [] if Path(local.dir).is_dir() else [err.issue("local.dir", f"folder not found: {local.dir}")]
+    if local is not None:
+        return [err.issue(f"local.{s}", f"file not found: {p}") for s, p in local.paths().items()
+                if not Path(p).is_file()]
     src = spec.source
     if not isinstance(src, FilesSource | ConllSource):
         return []
@@ -36,6 +45,10 @@ def missing_files(spec: TaskSpec, err: TaskErrors) -> list[Issue]:
 
 def source_files(spec: TaskSpec) -> list[str]:
     """Local files the data is read from; their size and mtime go into the tokenization cache key."""
+    if spec.local is not None and spec.local.dir is not None:
+        return sorted(str(p.resolve()) for p in Path(spec.local.dir).rglob("*") if p.is_file())
+    if spec.local is not None:
+        return [str(Path(p).resolve()) for p in spec.local.paths().values()]
     src = spec.source
     if isinstance(src, FilesSource | ConllSource):
         return [str(Path(p).resolve()) for p in src.paths().values()]
@@ -74,10 +87,13 @@ def load_splits(spec: TaskSpec, err: TaskErrors, cache_dir: Path) -> tuple[Any, 
     from datasets import DatasetDict
 
     with _quiet_datasets():
-        raw = _load_raw(spec, err, cache_dir)
+        raw = _select(_load_raw(spec, err, cache_dir), spec, err)
         _check_nonempty(raw, spec, err)
         splits, carved = _carve(raw, spec, err)
         _check_nonempty(splits, spec, err)
+        if spec.per_class is not None and spec.label_col in splits["train"].column_names:
+            splits["train"] = per_class(splits["train"], spec.label_col, spec.per_class, spec.split_seed,
+                                        spec.label_names)
         splits["train"] = _cap(splits["train"], spec.max_train_samples, spec.split_seed)
         for s in ("dev", "test"):
             splits[s] = _cap(splits[s], spec.max_eval_samples, spec.split_seed)
@@ -90,8 +106,17 @@ def _check_nonempty(splits: dict[str, Any], spec: TaskSpec, err: TaskErrors) -> 
         raise ConfigError(issues)
 
 
+def _select(raw: dict[str, Any], spec: TaskSpec, err: TaskErrors) -> dict[str, Any]:
+    if not spec.filter:
+        return raw
+    names = {spec.label_col: spec.label_names} if spec.label_names else {}
+    return {s: filter_rows(ds, spec.filter, names, s, err) for s, ds in raw.items()}
+
+
 def _load_raw(spec: TaskSpec, err: TaskErrors, cache_dir: Path) -> dict[str, Any]:
     src = spec.source
+    if spec.local is not None and isinstance(src, HubSource):
+        return _load_local(spec.local, src, err, cache_dir)
     if isinstance(src, HubSource):
         return _load_hub(src, err, cache_dir)
     if isinstance(src, FilesSource):
@@ -116,23 +141,41 @@ def _load_hub(src: HubSource, err: TaskErrors, cache_dir: Path) -> dict[str, Any
     return dict(zip(ours, loaded, strict=True))
 
 
-def _load_file(src: FilesSource, split: str, path: str, err: TaskErrors, cache_dir: Path) -> Any:
+def _load_local(local: LocalFiles, src: HubSource, err: TaskErrors, cache_dir: Path) -> dict[str, Any]:
+    """The hub dataset's splits from local copies: <dir>/<hub split>.<ext>, or explicit files per split."""
+    if local.dir is None:
+        return {s: _load_file(local, s, p, err, cache_dir, key="local") for s, p in local.paths().items()}
+    out: dict[str, Any] = {}
+    for ours, theirs in src.splits.items():
+        base = theirs.split("[", 1)[0]  # a slice ('train[:10%]') reads the split's file, then slices it
+        found = [p for ext in FILE_FORMATS if (p := Path(local.dir) / f"{base}.{ext}").is_file()]
+        if not found:
+            exts = "|".join(FILE_FORMATS)
+            raise err.error("local.dir", f"no file for hub split '{base}' (split {ours}): expected "
+                                         f"{Path(local.dir) / base}.{{{exts}}}")
+        out[ours] = _load_file(local, ours, str(found[0]), err, cache_dir, key="local",
+                               split_spec=theirs.replace(base, "train", 1))
+    return out
+
+
+def _load_file(src: FilesSource | LocalFiles, split: str, path: str, err: TaskErrors, cache_dir: Path,
+               key: str = "source", split_spec: str = "train") -> Any:
     from datasets import Dataset, load_dataset
 
-    try:
-        fmt = src.file_format(path)
-    except ValueError as e:
-        raise err.error("source.format", str(e)) from None
+    fmt = src.format if src.format != "auto" else Path(path).suffix.lstrip(".").lower()
+    if fmt not in _BUILDERS:
+        raise err.error(f"{key}.format", f"cannot tell the format of '{path}'; set format to one of "
+                                         f"{', '.join(FILE_FORMATS)}")
     if os.path.getsize(path) == 0:
         return Dataset.from_dict({})
     kwargs: dict[str, Any] = {"delimiter": "\t"} if fmt == "tsv" else {}
     try:
-        return load_dataset(_BUILDERS[fmt], data_files=path, split="train",
+        return load_dataset(_BUILDERS[fmt], data_files=path, split=split_spec,
                             cache_dir=str(cache_dir / "datasets"), **kwargs)
     except Exception as e:
         if "corresponds to no data" in str(e):  # a header-only csv
             return Dataset.from_dict({})
-        raise err.error(f"source.{split}", f"cannot read {path} as {fmt}: {first_line(e)}") from e
+        raise err.error(f"{key}.{split}", f"cannot read {path} as {fmt}: {first_line(e)}") from e
 
 
 def _load_conll(spec: TaskSpec, src: ConllSource, split: str, path: str, err: TaskErrors) -> Any:

@@ -9,6 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from clsweep.registry import UnknownNameError
 from clsweep.schema import Strict
+from clsweep.tasks.expand import SplitBy, split_tasks, with_data_dir
 from clsweep.tasks.types import TASK_TYPES
 
 SplitName = Literal["train", "dev", "test"]
@@ -78,14 +79,6 @@ class FilesSource(_SplitFiles):
     kind: Literal["files"]
     format: Literal["auto", "csv", "tsv", "json", "jsonl", "parquet"] = "auto"
 
-    def file_format(self, path: str) -> str:
-        if self.format != "auto":
-            return self.format
-        suffix = Path(path).suffix.lstrip(".").lower()
-        if suffix not in FILE_FORMATS:
-            raise ValueError(f"cannot tell the format of '{path}'; set format to one of {', '.join(FILE_FORMATS)}")
-        return suffix
-
 
 class ConllSource(_SplitFiles):
     """CoNLL-style column files: one token per line, blank lines between sentences."""
@@ -116,6 +109,32 @@ class SyntheticSource(Strict):
         return v
 
 
+class LocalFiles(Strict):
+    """Local copies standing in for a hub dataset, with its columns: a folder of <hub split>.<ext> files or files."""
+
+    dir: str | None = Field(None, description="holds one file per hub split, e.g. train.jsonl, validation.jsonl")
+    train: str | None = None
+    dev: str | None = None
+    test: str | None = None
+    format: Literal["auto", "csv", "tsv", "json", "jsonl", "parquet"] = "auto"
+
+    @field_validator("dir", "train", "dev", "test")
+    @classmethod
+    def _abs(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return None if v is None else _resolve(v, info)
+
+    @model_validator(mode="after")
+    def _dir_or_files(self) -> LocalFiles:
+        if (self.dir is None) == (self.train is None):
+            raise ValueError("give either dir (a folder with one file per hub split) or train (and dev/test) files")
+        if self.dir is not None and (self.dev or self.test):
+            raise ValueError("dev/test files go with train files, not with dir")
+        return self
+
+    def paths(self) -> dict[str, str]:
+        return {s: p for s, p in (("train", self.train), ("dev", self.dev), ("test", self.test)) if p}
+
+
 Source = Annotated[HubSource | FilesSource | ConllSource | SyntheticSource, Field(discriminator="kind")]
 
 
@@ -125,12 +144,20 @@ class TaskSpec(Strict):
     name: str
     type: str = "sequence"
     source: Source
-    text_column: str | None = None
-    text_pair_column: str | None = None
+    local: LocalFiles | None = Field(None, description="read a hub task from local files with the hub's columns")
+    text_column: str | list[str] | None = Field(None, description="several columns are joined as 'column: value'")
+    text_pair_column: str | list[str] | None = None
     label_column: str | None = None
     labels: list[str] | None = None
+    label_names: list[str] | None = Field(None, description="names of int-coded labels, as a ClassLabel gives them")
+    label_map: dict[str, str] | None = Field(None, description="rename label values, e.g. onto another task's labels")
     head: str | None = Field(None, description="tasks naming the same head share it")
+    label_space: Literal["task", "union"] = Field(
+        "task", description="union: tasks sharing a head predict over the union of their labels")
     metrics: list[str] | None = None
+    filter: dict[str, Any] | None = Field(None, description="keep rows whose column holds the value (or one of a list)")
+    split_by: SplitBy | None = None
+    per_class: int | None = Field(None, ge=1, description="at most this many train examples per label")
     max_train_samples: int | None = Field(None, ge=1)
     max_eval_samples: int | None = Field(None, ge=1)
     dev_fraction: float = Field(0.1, gt=0, lt=1)
@@ -154,7 +181,31 @@ class TaskSpec(Strict):
             return [str(x) for x in v]
         return v
 
-    @field_validator("labels")
+    @field_validator("label_names", mode="before")
+    @classmethod
+    def _names_as_str(cls, v: Any) -> Any:
+        return [str(x) for x in v] if isinstance(v, list) else v
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _map_as_str(cls, v: Any) -> Any:
+        # YAML reads `0: World` with an int key; raw values are compared as strings.
+        return {str(k): str(x) for k, x in v.items()} if isinstance(v, dict) else v
+
+    @field_validator("filter")
+    @classmethod
+    def _filter_values(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is None:
+            return v
+        out = {}
+        for col, want in v.items():
+            values = want if isinstance(want, list) else [want]
+            if not values or any(isinstance(x, dict | list) for x in values):
+                raise ValueError(f"filter.{col} must be a value or a non-empty list of values")
+            out[col] = [str(x) for x in values]
+        return out
+
+    @field_validator("labels", "label_names")
     @classmethod
     def _unique_labels(cls, v: list[str] | None) -> list[str] | None:
         if v is not None and len(set(v)) != len(v):
@@ -190,11 +241,27 @@ class TaskSpec(Strict):
             raise ValueError("token tasks take one token column; text_pair_column is for sequence tasks")
         if isinstance(self.source, ConllSource) and self.type != "token":
             raise ValueError("conll sources hold token tags: set type: token")
+        if self.type != "sequence" and (isinstance(self.text_column, list) or self.per_class):
+            raise ValueError("lists of text columns and per_class sampling are for sequence tasks")
+        if self.local is not None and not isinstance(self.source, HubSource):
+            raise ValueError("local: stands in for a hub source; point files/conll sources at the files directly")
+        if self.split_by is not None:
+            raise ValueError("split_by could not be expanded")  # unreachable: the tasklist expands valid ones
         return self
 
     @property
+    def text_cols(self) -> list[str]:
+        col = self.text_column or TASK_TYPES.get(self.type).text_column
+        return list(col) if isinstance(col, list) else [col]
+
+    @property
+    def pair_cols(self) -> list[str] | None:
+        col = self.text_pair_column
+        return None if col is None else list(col) if isinstance(col, list) else [col]
+
+    @property
     def text_col(self) -> str:
-        return self.text_column or TASK_TYPES.get(self.type).text_column
+        return self.text_cols[0]
 
     @property
     def label_col(self) -> str:
@@ -209,10 +276,11 @@ class TaskSpec(Strict):
         return self.head or self.name
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`, merging nested mappings key by key."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -220,6 +288,7 @@ class Tasklist(Strict):
     """`defaults:` apply to every task; each entry of `tasks:` (keyed by name) may override any of them."""
 
     defaults: dict[str, Any] = Field(default_factory=dict)
+    data_dir: str | None = Field(None, description="hub tasks read <data_dir>/<task name>/<hub split>.<ext>")
     tasks: dict[str, TaskSpec]
     orders: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -235,11 +304,13 @@ class Tasklist(Strict):
         for name, spec in data["tasks"].items():
             if isinstance(spec, TaskSpec):
                 spec = spec.model_dump(exclude_unset=True)
-            merged = _deep_merge(defaults, spec) if isinstance(spec, dict) else spec
+            merged = deep_merge(defaults, spec) if isinstance(spec, dict) else spec
             if isinstance(merged, dict):
                 merged = {**merged, "name": str(name)}
             tasks[str(name)] = merged
-        return {**data, "tasks": tasks}
+        data_dir = data.get("data_dir")
+        tasks = with_data_dir(tasks, data_dir if isinstance(data_dir, str) else None)
+        return {**data, "tasks": split_tasks(tasks, deep_merge)}
 
     @field_validator("tasks")
     @classmethod

@@ -111,7 +111,19 @@ def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None
         tasks[p.spec.name] = _from_cache(p, log) if p.cached else _tokenize(p, tokenizer, log)
         tasks[p.spec.name].prepare_s = seconds[p.spec.name] + time.perf_counter() - t0
         log(st.summary(p.spec.name, p.spec.type, tasks[p.spec.name].stats))
+    _union_heads(tasks)
     return tasks
+
+
+def _union_heads(tasks: dict[str, Task]) -> None:
+    """Tasks with `label_space: union` on one head predict over the union of their labels (MbPA++'s one head)."""
+    members = [(t.head_name, t.name, t.labels) for t in tasks.values() if t.spec.label_space == "union"]
+    for head, union in lab.union_labels(members).items():
+        for t in tasks.values():
+            if t.spec.label_space == "union" and t.head_name == head and t.labels != union:
+                for split in t.splits.values():
+                    split.labels = lab.remap(split.labels, t.labels, union)
+                t.labels = union
 
 
 def _plan(spec: TaskSpec, max_length: int, tok_fp: dict[str, Any], root: Path, err: TaskErrors,
@@ -129,11 +141,11 @@ def _plan(spec: TaskSpec, max_length: int, tok_fp: dict[str, Any], root: Path, e
     check_columns(splits, cols, err)
     if spec.type == "mlm":
         return _Plan(spec, key, path, max_length, [], raw=extract(splits, cols, spec.type, err), carved=carved)
-    names = lab.class_names(splits["train"].features[cols.label])
+    names = lab.dataset_names(spec, lab.class_names(splits["train"].features[cols.label]), err)
     token = spec.type == "token"
     values = extract(splits, cols, spec.type, err)
     labels = lab.resolve_labels(spec, values["train"], names)  # before str(): ints sort numerically
-    raw = {s: lab.as_names(r, names, token) for s, r in values.items()}
+    raw = {s: lab.as_names(r, names, token, spec.label_map) for s, r in values.items()}
     lab.check_labels(spec, raw, labels, lab.label_origin(spec, names), err)
     return _Plan(spec, key, path, max_length, labels, raw=raw, carved=carved)
 

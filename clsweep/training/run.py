@@ -99,6 +99,19 @@ def _finish_timings(timings: dict[str, Any], tasks: dict[str, Task]) -> None:
     timings["eval_share"] = (initial + sum(t.get("eval_s", 0.0) for t in per)) / max(phases, 1e-9)
 
 
+def _check_positions(model: Any, lengths: dict[str, int], cfg: ExperimentConfig, sources: Sources | None) -> None:
+    """A task longer than the backbone's position table would crash mid-run: refuse it before training."""
+    limit = getattr(getattr(model.backbone, "config", None), "max_position_embeddings", None)
+    if not isinstance(limit, int):
+        return
+    for task, length in lengths.items():
+        if length > limit:
+            key = f"tasklist.tasks.{task}.max_length" if cfg.task(task).max_length else "model.max_length"
+            file, inner = sources.locate(key) if sources else ("<config>", key)
+            raise ConfigError.one(file, inner, f"{length} tokens exceed the backbone's {limit} positions; "
+                                               f"set max_length <= {limit}")
+
+
 def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, sources: Sources | None = None,
                    callbacks: Sequence[Callback] = (), log: Callable[[str], None] = print,
                    progress: bool = True, cache_only: bool = False,
@@ -118,7 +131,12 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     seed_everything(cfg.train.seed)
     heads = {t: HeadSpec(t, tasks[t].head_name, TASK_TYPES.get(tasks[t].type).head, tasks[t].num_labels)
              for t in order}
-    model, _ = build_model(cfg.model, heads, cfg.train.seed, tokenizer)
+    lengths = {t: cfg.task(t).max_length or cfg.model.max_length for t in order}
+    # The tiny backbone is built to fit the longest task (a tasklist may ask for 256 tokens).
+    built = cfg.model.model_copy(update={"max_length": max(lengths.values())}) if cfg.model.backbone == "tiny" \
+        else cfg.model
+    model, _ = build_model(built, heads, cfg.train.seed, tokenizer)
+    _check_positions(model, lengths, cfg, sources)
     model.to(device)
     approach = APPROACHES.get(cfg.approach.name)(cfg.approach.params_for(), model)
     state: RunState | None = None

@@ -1,0 +1,52 @@
+"""Row selection on `datasets` splits: keep rows by column value, and sample at most N examples per label."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from clsweep.tasks.errors import TaskErrors
+
+
+def value_names(ds: Any, column: str, fallback: list[str] | None) -> list[str]:
+    """A column's values as strings: ClassLabel ids (or, for plain ints, `fallback` names) become names."""
+    from clsweep.tasks.labels import class_names
+
+    names = class_names(ds.features[column]) or fallback
+    out = []
+    for v in ds[column]:
+        if names is not None and isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(names):
+            out.append(names[v])
+        else:
+            out.append(str(v))
+    return out
+
+
+def filter_rows(ds: Any, filters: dict[str, list[str]], names: dict[str, list[str]], split: str,
+                err: TaskErrors) -> Any:
+    """Rows whose every filtered column holds one of the wanted values (by name or raw value)."""
+    keep = np.ones(len(ds), dtype=bool)
+    for column, wanted in filters.items():
+        if column not in ds.column_names:
+            raise err.error(f"filter.{column}", f"column '{column}' not found in {split} split; available: "
+                                                f"{', '.join(sorted(ds.column_names))}")
+        want = set(wanted)
+        shown = value_names(ds, column, names.get(column))
+        raw = [str(v) for v in ds[column]]
+        keep &= np.array([a in want or b in want for a, b in zip(shown, raw, strict=True)], dtype=bool)
+    return ds.select(np.flatnonzero(keep).tolist())
+
+
+def per_class(ds: Any, column: str, limit: int, seed: int, fallback: list[str] | None) -> Any:
+    """At most `limit` rows of each label, drawn with `seed`; kept rows stay in their original order."""
+    labels = value_names(ds, column, fallback)
+    rng = np.random.default_rng(seed)
+    by_label: dict[str, list[int]] = {}
+    for i, v in enumerate(labels):
+        by_label.setdefault(v, []).append(i)
+    chosen: list[int] = []
+    for value in sorted(by_label):  # sorted: the draw must not depend on which label came first
+        rows = by_label[value]
+        chosen.extend(rows if len(rows) <= limit else rng.choice(rows, size=limit, replace=False).tolist())
+    return ds.select(sorted(chosen))
