@@ -15,8 +15,10 @@ from typing import Any
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
 from clsweep.loading import load_raw, read_yaml, validate
+from clsweep.training.faults import FAULT_FILE, RunFault
 
 EXIT_BAD_INPUT = 2
+EXIT_RUN_FAULT = 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -212,6 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except RunFault as e:  # a diverged or out-of-memory run: the reason, not a traceback
+        print(f"error: the run stopped: {e}\n(recorded in {FAULT_FILE}; finished tasks keep their checkpoints)",
+              file=sys.stderr)
+        return EXIT_RUN_FAULT
     except KeyboardInterrupt:
         print("interrupted; continue with --resume <run folder>", file=sys.stderr)
         return 130

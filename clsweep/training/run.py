@@ -24,6 +24,7 @@ from clsweep.result import build_result
 from clsweep.tasks.task import Task, prepare_tasks
 from clsweep.tasks.types import TASK_TYPES
 from clsweep.training.callbacks import Callback, Progress
+from clsweep.training.faults import FAULT_FILE, RunFault
 from clsweep.training.state import RunState, latest_checkpoint, load_checkpoint
 from clsweep.training.trainer import PHASE_KEYS, ContinualTrainer
 
@@ -122,7 +123,7 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     model.to(device)
     approach = APPROACHES.get(cfg.approach.name)(cfg.approach.params_for(), model)
     state: RunState | None = None
-    ckpt = latest_checkpoint(out / CHECKPOINTS) if resume else None
+    ckpt = latest_checkpoint(out / CHECKPOINTS, log) if resume else None
     if ckpt is not None:
         state = load_checkpoint(ckpt, model, approach)
         log(f"resuming from {ckpt} ({state.completed}/{len(order)} tasks done)")
@@ -135,21 +136,28 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     trainer = ContinualTrainer(cfg, tasks, model, approach, device, pad_id,
                                [*cbs, *callbacks], checkpoint_dir=out / CHECKPOINTS)
     t_train = time.perf_counter()
-    state = trainer.run(order, state)
+    try:
+        state = trainer.run(order, state)
+    except RunFault as fault:
+        # Recorded next to the checkpoints of the tasks that did finish; the caller decides what ends.
+        write_json_atomic(out / FAULT_FILE, fault.to_json())
+        raise
+    finally:
+        if monitor is not None:
+            monitor.stop()
     state.timings.update({"data_s": t_data - t_start, "setup_s": t_train - t_data,
                           "run_s": time.perf_counter() - t_train, "total_s": time.perf_counter() - t_start,
                           "device": str(device)})
     _finish_timings(state.timings, tasks)
     result = build_result(cfg, state, tasks)
     result["approach_memory"] = approach.memory()  # bytes the approach keeps beyond the model, by kind
-    if monitor is not None:
-        monitor.stop()
     result["resources"] = monitor.summary() if monitor else {"gpu": {"available": False,
                                                                      "reason": "observe.resources is off"}}
     result["gpu"] = result["resources"]["gpu"]
     if annotations:
         result["sweep"] = annotations
     write_json_atomic(out / RESULT_FILE, result)
+    (out / FAULT_FILE).unlink(missing_ok=True)  # an earlier attempt's fault, now overcome
     for c in [*cbs, *callbacks]:
         c.on_run_end(result)
     return result
