@@ -64,6 +64,8 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+_CWD_PATHS = ("run.storage_path", "run.cache_dir")
+
 # Keys of `search.space` are dotted names themselves (`train.lr`): below this prefix the rest is one key.
 _DOTTED_KEYS = "search.space."
 
@@ -102,7 +104,10 @@ def load_raw(path: Path, overrides: Sequence[str] = ()) -> tuple[dict[str, Any],
         data = {**data, "tasklist": tl_data}
         tasklist_file = str(tl_path)
     for item in overrides:
-        apply_override(data, *parse_override(item))
+        key, value = parse_override(item)
+        if key in _CWD_PATHS and isinstance(value, str) and "://" not in value:
+            value = str(Path(value).expanduser().absolute())  # typed on the command line: relative to the cwd
+        apply_override(data, key, value)
     return data, Sources(str(path), tasklist_file)
 
 
@@ -112,7 +117,8 @@ def validate(data: dict[str, Any], sources: Sources, base_dir: Path | None = Non
     if "approach" in data:
         data = {**data, "approach": _approach_params(data["approach"], sources, issues)}
     try:
-        cfg = ExperimentConfig.model_validate(data, context={"base_dir": str(base)})
+        context = {"base_dir": str(base), "config_dir": str(Path(sources.experiment).parent)}
+        cfg = ExperimentConfig.model_validate(data, context=context)
     except ValidationError as e:
         issues.extend(_issues(e, data, sources))
     if issues:

@@ -52,6 +52,9 @@ def read_conll(
                 flush()
                 continue
             cols = _columns(line, separator)
+            if len(cols) < 2:  # the tag column would silently be the token itself
+                raise ConllFormatError(f"line {lineno}: {line.strip()!r} has a token but no tag; every token line "
+                                       "needs a token and a tag column (whitespace-separated, or by `separator`)")
             cur_tokens.append(_pick(cols, token_column, lineno, "token"))
             cur_tags.append(_pick(cols, tag_column, lineno, "tag"))
     flush()

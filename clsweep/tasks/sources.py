@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,8 +128,11 @@ def _load_file(src: FilesSource, split: str, path: str, err: TaskErrors, cache_d
         return Dataset.from_dict({})
     kwargs: dict[str, Any] = {"delimiter": "\t"} if fmt == "tsv" else {}
     try:
-        return load_dataset(_BUILDERS[fmt], data_files=path, split="train",
-                            cache_dir=str(cache_dir / "datasets"), **kwargs)
+        # Read into memory through a throwaway Arrow cache: the tokenization cache is what persists, and a
+        # file that turns out to be bad input must leave nothing behind.
+        with tempfile.TemporaryDirectory(prefix="clsweep-read-") as tmp:
+            return load_dataset(_BUILDERS[fmt], data_files=path, split="train", cache_dir=tmp,
+                                keep_in_memory=True, **kwargs)
     except Exception as e:
         if "corresponds to no data" in str(e):  # a header-only csv
             return Dataset.from_dict({})

@@ -21,6 +21,7 @@ from clsweep.models.backbone import load_tokenizer
 from clsweep.observe.misclassified import MisclassifiedWriter
 from clsweep.observe.resources import ResourceMonitor
 from clsweep.result import build_result
+from clsweep.tasks.errors import first_line
 from clsweep.tasks.task import Task, prepare_tasks
 from clsweep.tasks.types import TASK_TYPES
 from clsweep.training.callbacks import Callback, Progress
@@ -32,12 +33,21 @@ CONFIG_FILE, RESULT_FILE, CHECKPOINTS = "config.json", "result.json", "checkpoin
 RESOURCES_FILE, MISCLASSIFIED = "resources.json", "misclassified"
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, file: str = "<config>") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError.one("<config>", "train.device", "cuda requested but no CUDA device is available")
+        raise ConfigError.one(file, "train.device", "cuda requested but no CUDA device is available; "
+                              "use device: cpu or auto")
     return torch.device(name)
+
+
+def check_device(cfg: ExperimentConfig, file: str = "<config>") -> torch.device:
+    """The training device, and a precision it supports."""
+    device = resolve_device(cfg.train.device, file)
+    if cfg.train.precision == "fp16" and device.type != "cuda":
+        raise ConfigError.one(file, "train.precision", "fp16 needs a CUDA device; use bf16 or fp32 on CPU")
+    return device
 
 
 def seed_everything(seed: int) -> None:
@@ -64,7 +74,12 @@ def _diff(a: Any, b: Any, path: str = "") -> list[str]:
 def prepare(cfg: ExperimentConfig, sources: Sources | None = None, log: Callable[[str], None] = print,
             cache_only: bool = False) -> tuple[Any, dict[str, Task]]:
     """Tokenizer and tasks, before anything trains: data problems surface here as ConfigErrors."""
-    tokenizer = load_tokenizer(cfg.model)
+    try:
+        tokenizer = load_tokenizer(cfg.model)
+    except (OSError, ValueError) as e:  # transformers' words for a missing, private or offline model
+        raise ConfigError.one(sources.experiment if sources else "<config>", "model.backbone",
+                              f"cannot load '{cfg.model.backbone}': {first_line(e)} Valid: tiny, a local model "
+                              "folder, or a hub model id (offline: one already in the Hugging Face cache)") from None
     return tokenizer, prepare_tasks(cfg, tokenizer, sources, log=log, cache_only=cache_only)
 
 
@@ -108,9 +123,7 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     t_start = time.perf_counter()
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
-    device = resolve_device(cfg.train.device)
-    if cfg.train.precision == "fp16" and device.type != "cuda":
-        raise ConfigError.one("<config>", "train.precision", "fp16 needs a CUDA device; use bf16 or fp32 on CPU")
+    device = check_device(cfg, sources.experiment if sources else "<config>")
     if resume:
         check_resume(out, cfg)
     tokenizer, tasks = prepare(cfg, sources, log, cache_only)

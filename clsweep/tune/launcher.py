@@ -18,6 +18,7 @@ from ray.tune.logger import CSVLoggerCallback
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
 from clsweep.io import write_json_atomic
+from clsweep.preflight import inside
 from clsweep.sweep.plan import SweepPlan
 from clsweep.sweep.space import apply_overrides
 from clsweep.tune import resources as res
@@ -39,7 +40,7 @@ class SweepOptions:
 
 
 def experiment_dir(cfg: ExperimentConfig, name: str) -> Path:
-    return Path(cfg.run.storage_path).expanduser().resolve() / name
+    return inside(Path(cfg.run.storage_path), name, "<config>")
 
 
 def plan_fingerprint(cfg: ExperimentConfig) -> str:
