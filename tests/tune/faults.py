@@ -41,3 +41,22 @@ class Barrier(Callback):
             if time.monotonic() > deadline:
                 raise TimeoutError("trials did not run concurrently")
             time.sleep(0.1)
+
+
+class OomOnce(Callback):
+    """The first trial to reach its second task runs 'out of CUDA memory' there (torch's own error type)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def on_task_start(self, position: int, task: str, steps: int) -> None:
+        if position != 1:
+            return
+        try:
+            fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)  # one winner among concurrent trials
+        except FileExistsError:
+            return
+        os.close(fd)
+        import torch
+
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB.")
