@@ -60,3 +60,18 @@ class OomOnce(Callback):
         import torch
 
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB.")
+
+
+class NodeMarker(Callback):
+    """Leaves `<node id>-<pid>-<position>` in `folder` as each task starts, so a test sees where trials run."""
+
+    def __init__(self, folder: Path, pause_s: float = 0.0) -> None:
+        self.folder, self.pause_s = folder, pause_s
+
+    def on_task_start(self, position: int, task: str, steps: int) -> None:
+        import ray
+
+        (self.folder / f"{ray.get_runtime_context().get_node_id()}-{os.getpid()}-{position}").touch()
+
+    def on_batch(self, global_step: int) -> None:
+        time.sleep(self.pause_s)  # long enough trials that the node can be pulled from under one
