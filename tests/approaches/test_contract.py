@@ -1,9 +1,9 @@
 """The contract every registered approach honours, tested the moment it is registered.
 
-Two tiny tasks (a sequence and a token head): a run interrupted at the task boundary and resumed from
-its checkpoint ends exactly like an uninterrupted one; the optimizer steps exactly as often as the
-trainer takes steps (approaches never step it); Params validate strictly; the approach declares its
-memory; and it ships a search space that plans.
+Two tiny tasks (a sequence and a token head): the same config and seed give bit-identical matrices; a
+run interrupted at the task boundary and resumed from its checkpoint ends exactly like an uninterrupted
+one; the optimizer steps exactly as often as the trainer takes steps (approaches never step it); Params
+validate strictly; the approach declares its memory; and it ships a search space that plans.
 """
 
 from __future__ import annotations
@@ -62,12 +62,15 @@ def _run(raw: dict[str, Any], out: Path, **kw: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", APPROACHES.names())
-def test_resume_at_the_boundary_continues_identically(two_tasks: dict[str, Any], tmp_path: Path, name: str,
-                                                      count_steps: list[int]) -> None:
+def test_deterministic_and_resume_at_the_boundary_continues_identically(
+        two_tasks: dict[str, Any], tmp_path: Path, name: str, count_steps: list[int]) -> None:
     two_tasks["approach"] = {"name": name}
     full = _run(two_tasks, tmp_path / "full")
     steps = sum(t["steps"] for t in full["timings"]["tasks"].values())
     assert steps > 0 and len(count_steps) == steps  # the trainer's steps and nothing else
+    again = _run(two_tasks, tmp_path / "again")  # same config, same seed: bit-identical, not merely close
+    assert again["matrix"] == full["matrix"] and again["matrix_dev"] == full["matrix_dev"]
+    assert again["initial"] == full["initial"] and again["scores"] == full["scores"]
     with pytest.raises(Interrupt):
         _run(two_tasks, tmp_path / "cut", callbacks=[StopAfterFirst()])
     resumed = _run(two_tasks, tmp_path / "cut", resume=True)
