@@ -68,14 +68,13 @@ def test_deterministic_and_resume_at_the_boundary_continues_identically(
     full = _run(two_tasks, tmp_path / "full")
     steps = sum(t["steps"] for t in full["timings"]["tasks"].values())
     assert steps > 0 and len(count_steps) == steps  # the trainer's steps and nothing else
-    again = _run(two_tasks, tmp_path / "again")  # same config, same seed: bit-identical, not merely close
-    assert again["matrix"] == full["matrix"] and again["matrix_dev"] == full["matrix_dev"]
-    assert again["initial"] == full["initial"] and again["scores"] == full["scores"]
     with pytest.raises(Interrupt):
         _run(two_tasks, tmp_path / "cut", callbacks=[StopAfterFirst()])
     resumed = _run(two_tasks, tmp_path / "cut", resume=True)
+    # The first row and `initial` come from the cut run, a second computation from the same config and seed,
+    # the last row from the restored checkpoint: equality with `full` is bit-identity of both, not closeness.
     assert resumed["matrix"] == full["matrix"] and resumed["matrix_dev"] == full["matrix_dev"]
-    assert resumed["scores"] == full["scores"]
+    assert resumed["initial"] == full["initial"] and resumed["scores"] == full["scores"]
     memory = full["approach_memory"]
     assert isinstance(memory, dict) and all(isinstance(v, int) and v >= 0 for v in memory.values())
     assert resumed["approach_memory"] == memory

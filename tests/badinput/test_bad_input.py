@@ -155,3 +155,16 @@ def test_duplicate_keys_anywhere_in_the_experiment(tmp_path: Path, capsys: pytes
     exp.write_text(experiment("train: {seed: 1}", "eval: {batch_size: 8}", "search: {seeds: [1]}"))
     assert main(["validate", str(exp)]) == 0
     assert capsys.readouterr().out == f"{exp}: ok\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through any permission bits")
+def test_storage_without_write_permission(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "tl.yaml").write_text(GOOD_TASKLIST, encoding="utf-8")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(experiment(run=f"cache_dir: {tmp_path / 'cache'}, storage_path: locked/runs"), encoding="utf-8")
+    assert main(["train", str(exp), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{exp}: run.storage_path: {tmp_path / 'locked' / 'runs'}" in err and "no write permission" in err
+    assert list(locked.iterdir()) == []

@@ -47,7 +47,7 @@ def main() -> None:
     ray.init(address=cluster.address, log_to_driver=False,
              runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": here}})
     cluster.wait_for_nodes()
-    raw = _sweep_raw(cache, work / "runs", orderings="given", seeds=[0, 1, 2, 3])
+    raw = _sweep_raw(cache, work / "runs", orderings="given", seeds=[0, 1])  # one trial per node
     raw["run"]["max_failures"] = 3
     cfg = validate(raw, Sources(str(work / "exp.yaml"), None), work)
     removed: dict[str, float] = {}
