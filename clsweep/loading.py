@@ -180,14 +180,25 @@ def _issues(err: ValidationError, data: dict[str, Any], sources: Sources, prefix
         loc = [*prefix, *_clean_loc(e["loc"])]
         if loc[:1] == ["approach"] and len(loc) >= 2 and loc[1] == "params":
             loc = ["approach", *loc[2:]]
-        path = _dotted(loc)
         msg = _message(e, loc, data)
+        path = _dotted(_from_defaults(loc, data))
         if path in seen:  # one message per key: union members repeat the same complaint
             continue
         seen.add(path)
         file, inner = sources.locate(path)
         issues.append(Issue(file, inner, msg))
     return issues
+
+
+def _from_defaults(loc: list[Any], data: dict[str, Any]) -> list[Any]:
+    """A mistake a task inherited from the tasklist's `defaults:` is reported where it was written."""
+    tl = data.get("tasklist")
+    if len(loc) < 4 or loc[:2] != ["tasklist", "tasks"] or not isinstance(tl, dict):
+        return loc
+    task, defaults = (tl.get("tasks") or {}).get(loc[2]), tl.get("defaults")
+    if isinstance(task, dict) and isinstance(defaults, dict) and loc[3] not in task and loc[3] in defaults:
+        return ["tasklist", "defaults", *loc[3:]]
+    return loc
 
 
 def _message(e: Any, loc: list[Any], data: dict[str, Any]) -> str:

@@ -17,7 +17,8 @@ def trial_resources(res: ResourcesConfig, nodes: list[dict[str, float]], file: s
     max_cpu = max((n["CPU"] for n in nodes), default=0.0)
     gpu = (1.0 if max_gpu >= 1 else 0.0) if res.gpu == "auto" else float(res.gpu)
     if gpu > 1 and not gpu.is_integer():
-        raise ConfigError.one(file, "resources.gpu", f"{gpu} GPUs: above 1 a trial takes whole GPUs")
+        raise ConfigError.one(file, "resources.gpu", f"{gpu} GPUs: above 1 a trial takes whole GPUs; use 1, 2, ... "
+                              "or a fraction below 1 such as 0.5")
     if gpu > max_gpu:
         have = "no GPU" if max_gpu == 0 else f"at most {max_gpu:g} GPU(s) per node"
         raise ConfigError.one(file, "resources.gpu", f"each trial asks for {gpu:g} GPU(s) but the cluster has {have}; "

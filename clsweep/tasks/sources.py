@@ -113,7 +113,8 @@ def _load_hub(src: HubSource, err: TaskErrors, cache_dir: Path) -> dict[str, Any
         loaded = load_dataset(src.name, src.config, revision=src.revision,
                               split=[src.splits[s] for s in ours], **kwargs)
     except Exception as e:  # datasets raises many types (offline, missing split, bad files)
-        raise err.error("source.name", f"cannot load dataset '{src.name}': {first_line(e)}") from e
+        raise err.error("source.name", f"cannot load dataset '{src.name}': {first_line(e)}; give a hub dataset id "
+                        "that is reachable (offline: already in the Hugging Face cache) or a local folder") from e
     return dict(zip(ours, loaded, strict=True))
 
 

@@ -149,9 +149,12 @@ CASES = [
          tl=f"tasks:\n  topic: {{source: {{{SYN}, task: topic, taks: topic}}}}\n"),
     Case("unknown-source-kind", "tl", "tasks.topic.source", ("'hub', 'files', 'conll', 'synthetic'", "'csv'"),
          tl="tasks:\n  topic: {source: {kind: csv, train: a.csv}}\n"),
-    Case("unknown-task-default-key", "tl", "max_lenght",
+    Case("unknown-task-default-key", "tl", "defaults.max_lenght",
          ("unknown key 'max_lenght'", "did you mean 'max_length'"),
          tl=f"defaults: {{max_lenght: 16}}\ntasks:\n  topic: {{source: {{{SYN}, task: topic}}}}\n"),
+    Case("task-default-out-of-range", "tl", "defaults.epochs", ("greater than or equal to 1", "(got 0)"),
+         tl=f"defaults: {{epochs: 0}}\ntasks:\n  topic: {{source: {{{SYN}, task: topic}}}}\n"
+            f"  ner: {{type: token, source: {{{SYN}, task: ner}}}}\n"),
     Case("task-lr-range", "tl", "tasks.topic.lr", ("greater than 0", "(got -0.1)"),
          tl=f"tasks:\n  topic: {{lr: -0.1, source: {{{SYN}, task: topic}}}}\n"),
     Case("unknown-metric", "tl", "tasks.topic.metrics", ("unknown metric 'acuracy'", "did you mean 'accuracy'"),
@@ -165,6 +168,9 @@ CASES = [
     # ------------------------------------------------------------- data (found while preparing, before any folder)
     Case("missing-data-file", "tl", "tasks.reviews.source.train", ("file not found", "reviews.csv"),
          tl=files_tasklist()),
+    Case("hub-dataset-not-available", "tl", "tasks.news.source.name",
+         ("cannot load dataset 'no_such_org/no_such_dataset'",),
+         tl="tasks:\n  news: {source: {kind: hub, name: no_such_org/no_such_dataset}}\n"),
     Case("missing-dev-file", "tl", "tasks.reviews.source.dev", ("file not found", "nodev.csv"),
          tl=files_tasklist(extra=", dev: nodev.csv"), files={"reviews.csv": REVIEWS_CSV}),
     Case("missing-column", "tl", "tasks.reviews.text_column",
