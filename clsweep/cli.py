@@ -15,8 +15,12 @@ from typing import Any
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
 from clsweep.loading import apply_override, load_raw, parse_override, read_tasklist, read_yaml, validate
+from clsweep.preflight import check_writable, inside, local_capacity
+from clsweep.sweep.resources import trial_resources
+from clsweep.training.faults import FAULT_FILE, RunFault
 
 EXIT_BAD_INPUT = 2
+EXIT_RUN_FAULT = 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,19 +75,32 @@ def _train_overrides(args: argparse.Namespace) -> list[str]:
     return extra
 
 
-def _out_dir(args: argparse.Namespace, cfg: ExperimentConfig) -> Path:
+def _out_dir(args: argparse.Namespace, cfg: ExperimentConfig) -> tuple[Path, str]:
+    """The run folder and the option or key that chose it (for error messages)."""
     if args.resume:
-        return Path(args.resume)
+        return Path(args.resume), "--resume"
     if args.out:
-        return Path(args.out)
-    name = cfg.run.name or args.experiment.stem
+        return Path(args.out), "--out"
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(cfg.run.storage_path) / name / f"{cfg.approach.name}-seed{cfg.train.seed}-{stamp}"
+    exp = inside(Path(cfg.run.storage_path), cfg.run.name or args.experiment.stem, str(args.experiment))
+    return exp / f"{cfg.approach.name}-seed{cfg.train.seed}-{stamp}", "run.storage_path"
+
+
+def _preflight(cfg: ExperimentConfig, file: str, out: Path, key: str) -> None:
+    """What would fail later, found before anything is written: the device, output and cache folders."""
+    from clsweep.tasks.cache import default_cache_dir
+    from clsweep.training.run import check_device
+
+    check_device(cfg, file)
+    if "://" not in str(out):
+        check_writable(out, file, key)
+    check_writable(default_cache_dir(cfg.run.cache_dir), file, "run.cache_dir")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     cfg, sources = _load(args.experiment, _train_overrides(args))
-    out = _out_dir(args, cfg)
+    out, key = _out_dir(args, cfg)
+    _preflight(cfg, str(args.experiment), out, key)
     if args.resume and not (out / "config.json").is_file():
         raise ConfigError.one(str(out), "--resume", "not a clsweep run folder (no config.json)")
     if not args.resume and (out / "config.json").exists():
@@ -152,9 +169,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(plan.describe())
         return 0
+    file, name = str(args.experiment), cfg.run.name or args.experiment.stem
+    _preflight(cfg, file, inside(Path(cfg.run.storage_path), name, file), "run.storage_path")
+    if not (args.address or os.environ.get("RAY_ADDRESS")):
+        # A fresh local Ray has this machine only: refuse what it cannot run before starting it.
+        trial_resources(cfg.resources, local_capacity(), file)
     from clsweep.tune.launcher import SweepOptions, run_sweep  # the only path that imports ray
 
-    opts = SweepOptions(name=cfg.run.name or args.experiment.stem, file=str(args.experiment), resume=args.resume,
+    opts = SweepOptions(name=name, file=file, resume=args.resume,
                         address=args.address, dashboard=args.dashboard)
     return run_sweep(cfg, plan, sources, opts)
 
@@ -234,6 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except RunFault as e:  # a diverged or out-of-memory run: the reason, not a traceback
+        print(f"error: the run stopped: {e}\n(recorded in {FAULT_FILE}; finished tasks keep their checkpoints)",
+              file=sys.stderr)
+        return EXIT_RUN_FAULT
     except KeyboardInterrupt:
         print("interrupted; continue with --resume <run folder>", file=sys.stderr)
         return 130

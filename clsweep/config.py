@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import re
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
@@ -51,6 +53,19 @@ class ModelConfig(Strict):
     max_length: int = Field(64, ge=4)
     head_dropout: float = Field(0.1, ge=0, lt=1)
     tiny: TinyBackbone = TinyBackbone()
+
+    @field_validator("backbone")
+    @classmethod
+    def _local_folder(cls, v: str, info: ValidationInfo) -> str:
+        # A path (./, ../, ~, /) is a local model folder relative to the experiment file; anything else a hub id.
+        if not v.startswith(("./", "../", "~", "/")):
+            return v
+        base = (info.context or {}).get("config_dir")
+        p = Path(v).expanduser()
+        p = p if p.is_absolute() or base is None else Path(base) / p
+        if base is not None and not p.is_dir():
+            raise ValueError(f"model folder not found: {p}; give a local folder with config.json, a hub id, or tiny")
+        return str(p)
 
 
 class ApproachConfig(Strict):
@@ -228,8 +243,28 @@ class ResourcesConfig(Strict):
 
 class RunConfig(Strict):
     name: str | None = Field(None, description="experiment name; default: the YAML file's stem")
-    storage_path: str = "./runs"
+    storage_path: str = Field("./runs", description="relative to the experiment file when written there; "
+                              "the default is relative to the working directory")
     cache_dir: str | None = Field(None, description="tokenization cache; default $CLSWEEP_CACHE or ~/.cache/clsweep")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str | None) -> str | None:
+        # The name becomes a folder below storage_path: nothing that could climb out of it.
+        if v is not None and (not re.fullmatch(r"[A-Za-z0-9_=+-][A-Za-z0-9._=+-]*", v) or v in (".", "..")):
+            raise ValueError(f"'{v}' is not a plain folder name; use letters, digits and '._=+-' "
+                             "(no '/', no '..'), e.g. ewc_sweep")
+        return v
+
+    @field_validator("storage_path", "cache_dir")
+    @classmethod
+    def _relative_to_config(cls, v: str | None, info: ValidationInfo) -> str | None:
+        # Like data paths: relative to the experiment file, so a study folder behaves the same from any cwd.
+        base = (info.context or {}).get("config_dir")
+        if v is None or base is None or "://" in v:
+            return v
+        p = Path(v).expanduser()
+        return str(p if p.is_absolute() else Path(base) / p)
     max_concurrent_trials: int | None = Field(None, ge=1)
     max_failures: int = Field(2, ge=0)
     keep_checkpoints: int = Field(1, ge=1, description="task-boundary checkpoints kept per run")

@@ -98,6 +98,8 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+_CWD_PATHS = ("run.storage_path", "run.cache_dir")
+
 # Keys of `search.space` are dotted names themselves (`train.lr`): below this prefix the rest is one key.
 _DOTTED_KEYS = "search.space."
 
@@ -133,7 +135,10 @@ def load_raw(path: Path, overrides: Sequence[str] = ()) -> tuple[dict[str, Any],
         data = {**data, "tasklist": read_tasklist(tl_path)}
         tasklist_file = str(tl_path)
     for item in overrides:
-        apply_override(data, *parse_override(item))
+        key, value = parse_override(item)
+        if key in _CWD_PATHS and isinstance(value, str) and "://" not in value:
+            value = str(Path(value).expanduser().absolute())  # typed on the command line: relative to the cwd
+        apply_override(data, key, value)
     return data, Sources(str(path), tasklist_file)
 
 
@@ -143,7 +148,8 @@ def validate(data: dict[str, Any], sources: Sources, base_dir: Path | None = Non
     if "approach" in data:
         data = {**data, "approach": _approach_params(data["approach"], sources, issues)}
     try:
-        cfg = ExperimentConfig.model_validate(data, context={"base_dir": str(base)})
+        context = {"base_dir": str(base), "config_dir": str(Path(sources.experiment).parent)}
+        cfg = ExperimentConfig.model_validate(data, context=context)
     except ValidationError as e:
         issues.extend(_issues(e, data, sources))
     if issues:
@@ -205,14 +211,25 @@ def _issues(err: ValidationError, data: dict[str, Any], sources: Sources, prefix
         loc = [*prefix, *_clean_loc(e["loc"])]
         if loc[:1] == ["approach"] and len(loc) >= 2 and loc[1] == "params":
             loc = ["approach", *loc[2:]]
-        path = _dotted(loc)
         msg = _message(e, loc, data)
+        path = _dotted(_from_defaults(loc, data))
         if path in seen:  # one message per key: union members repeat the same complaint
             continue
         seen.add(path)
         file, inner = sources.locate(path)
         issues.append(Issue(file, inner, msg))
     return issues
+
+
+def _from_defaults(loc: list[Any], data: dict[str, Any]) -> list[Any]:
+    """A mistake a task inherited from the tasklist's `defaults:` is reported where it was written."""
+    tl = data.get("tasklist")
+    if len(loc) < 4 or loc[:2] != ["tasklist", "tasks"] or not isinstance(tl, dict):
+        return loc
+    task, defaults = (tl.get("tasks") or {}).get(loc[2]), tl.get("defaults")
+    if isinstance(task, dict) and isinstance(defaults, dict) and loc[3] not in task and loc[3] in defaults:
+        return ["tasklist", "defaults", *loc[3:]]
+    return loc
 
 
 def _message(e: Any, loc: list[Any], data: dict[str, Any]) -> str:

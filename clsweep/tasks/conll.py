@@ -52,7 +52,11 @@ def read_conll(
                 flush()
                 continue
             cols = _columns(line, separator)
-            cur_tokens.append(_pick(cols, token_column, lineno, "token"))
-            cur_tags.append(_pick(cols, tag_column, lineno, "tag"))
+            token, tag = _pick(cols, token_column, lineno, "token"), _pick(cols, tag_column, lineno, "tag")
+            if len(cols) < 2:  # with the default tag column (-1) the tag would silently be the token itself
+                raise ConllFormatError(f"line {lineno}: {line.strip()!r} has a token but no tag; every token line "
+                                       "needs a token and a tag column (whitespace-separated, or by `separator`)")
+            cur_tokens.append(token)
+            cur_tags.append(tag)
     flush()
     return sentences, tags

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -137,7 +138,8 @@ def _load_hub(src: HubSource, err: TaskErrors, cache_dir: Path) -> dict[str, Any
         loaded = load_dataset(src.name, src.config, revision=src.revision,
                               split=[src.splits[s] for s in ours], **kwargs)
     except Exception as e:  # datasets raises many types (offline, missing split, bad files)
-        raise err.error("source.name", f"cannot load dataset '{src.name}': {first_line(e)}") from e
+        raise err.error("source.name", f"cannot load dataset '{src.name}': {first_line(e)}; give a hub dataset id "
+                        "that is reachable (offline: already in the Hugging Face cache) or a local folder") from e
     return dict(zip(ours, loaded, strict=True))
 
 
@@ -170,8 +172,11 @@ def _load_file(src: FilesSource | LocalFiles, split: str, path: str, err: TaskEr
         return Dataset.from_dict({})
     kwargs: dict[str, Any] = {"delimiter": "\t"} if fmt == "tsv" else {}
     try:
-        return load_dataset(_BUILDERS[fmt], data_files=path, split=split_spec,
-                            cache_dir=str(cache_dir / "datasets"), **kwargs)
+        # Read into memory through a throwaway Arrow cache: the tokenization cache is what persists, and a
+        # file that turns out to be bad input must leave nothing behind.
+        with tempfile.TemporaryDirectory(prefix="clsweep-read-") as tmp:
+            return load_dataset(_BUILDERS[fmt], data_files=path, split=split_spec, cache_dir=tmp,
+                                keep_in_memory=True, **kwargs)
     except Exception as e:
         if "corresponds to no data" in str(e):  # a header-only csv
             return Dataset.from_dict({})

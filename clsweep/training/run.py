@@ -21,9 +21,11 @@ from clsweep.models.backbone import load_tokenizer
 from clsweep.observe.misclassified import MisclassifiedWriter
 from clsweep.observe.resources import ResourceMonitor
 from clsweep.result import build_result
+from clsweep.tasks.errors import first_line
 from clsweep.tasks.task import Task, prepare_tasks
 from clsweep.tasks.types import TASK_TYPES
 from clsweep.training.callbacks import Callback, Progress
+from clsweep.training.faults import FAULT_FILE, RunFault
 from clsweep.training.state import RunState, latest_checkpoint, load_checkpoint
 from clsweep.training.trainer import PHASE_KEYS, ContinualTrainer
 
@@ -31,12 +33,21 @@ CONFIG_FILE, RESULT_FILE, CHECKPOINTS = "config.json", "result.json", "checkpoin
 RESOURCES_FILE, MISCLASSIFIED = "resources.json", "misclassified"
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, file: str = "<config>") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError.one("<config>", "train.device", "cuda requested but no CUDA device is available")
+        raise ConfigError.one(file, "train.device", "cuda requested but no CUDA device is available; "
+                              "use device: cpu or auto")
     return torch.device(name)
+
+
+def check_device(cfg: ExperimentConfig, file: str = "<config>") -> torch.device:
+    """The training device, and a precision it supports."""
+    device = resolve_device(cfg.train.device, file)
+    if cfg.train.precision == "fp16" and device.type != "cuda":
+        raise ConfigError.one(file, "train.precision", "fp16 needs a CUDA device; use bf16 or fp32 on CPU")
+    return device
 
 
 def seed_everything(seed: int) -> None:
@@ -63,7 +74,12 @@ def _diff(a: Any, b: Any, path: str = "") -> list[str]:
 def prepare(cfg: ExperimentConfig, sources: Sources | None = None, log: Callable[[str], None] = print,
             cache_only: bool = False) -> tuple[Any, dict[str, Task]]:
     """Tokenizer and tasks, before anything trains: data problems surface here as ConfigErrors."""
-    tokenizer = load_tokenizer(cfg.model)
+    try:
+        tokenizer = load_tokenizer(cfg.model)
+    except (OSError, ValueError) as e:  # transformers' words for a missing, private or offline model
+        raise ConfigError.one(sources.experiment if sources else "<config>", "model.backbone",
+                              f"cannot load '{cfg.model.backbone}': {first_line(e)} Valid: tiny, a local model "
+                              "folder, or a hub model id (offline: one already in the Hugging Face cache)") from None
     return tokenizer, prepare_tasks(cfg, tokenizer, sources, log=log, cache_only=cache_only)
 
 
@@ -120,9 +136,7 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     t_start = time.perf_counter()
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
-    device = resolve_device(cfg.train.device)
-    if cfg.train.precision == "fp16" and device.type != "cuda":
-        raise ConfigError.one("<config>", "train.precision", "fp16 needs a CUDA device; use bf16 or fp32 on CPU")
+    device = check_device(cfg, sources.experiment if sources else "<config>")
     if resume:
         check_resume(out, cfg)
     tokenizer, tasks = prepare(cfg, sources, log, cache_only)
@@ -140,7 +154,7 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     model.to(device)
     approach = APPROACHES.get(cfg.approach.name)(cfg.approach.params_for(), model)
     state: RunState | None = None
-    ckpt = latest_checkpoint(out / CHECKPOINTS) if resume else None
+    ckpt = latest_checkpoint(out / CHECKPOINTS, log) if resume else None
     if ckpt is not None:
         state = load_checkpoint(ckpt, model, approach)
         log(f"resuming from {ckpt} ({state.completed}/{len(order)} tasks done)")
@@ -153,21 +167,28 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     trainer = ContinualTrainer(cfg, tasks, model, approach, device, pad_id,
                                [*cbs, *callbacks], checkpoint_dir=out / CHECKPOINTS)
     t_train = time.perf_counter()
-    state = trainer.run(order, state)
+    try:
+        state = trainer.run(order, state)
+    except RunFault as fault:
+        # Recorded next to the checkpoints of the tasks that did finish; the caller decides what ends.
+        write_json_atomic(out / FAULT_FILE, fault.to_json())
+        raise
+    finally:
+        if monitor is not None:
+            monitor.stop()
     state.timings.update({"data_s": t_data - t_start, "setup_s": t_train - t_data,
                           "run_s": time.perf_counter() - t_train, "total_s": time.perf_counter() - t_start,
                           "device": str(device)})
     _finish_timings(state.timings, tasks)
     result = build_result(cfg, state, tasks)
     result["approach_memory"] = approach.memory()  # bytes the approach keeps beyond the model, by kind
-    if monitor is not None:
-        monitor.stop()
     result["resources"] = monitor.summary() if monitor else {"gpu": {"available": False,
                                                                      "reason": "observe.resources is off"}}
     result["gpu"] = result["resources"]["gpu"]
     if annotations:
         result["sweep"] = annotations
     write_json_atomic(out / RESULT_FILE, result)
+    (out / FAULT_FILE).unlink(missing_ok=True)  # an earlier attempt's fault, now overcome
     for c in [*cbs, *callbacks]:
         c.on_run_end(result)
     return result

@@ -18,6 +18,7 @@ from clsweep.tasks.task import Task
 from clsweep.training.batching import Batch, batch_indices, collate, derived_seed, interleave, length_grouped
 from clsweep.training.callbacks import Callback, CallbackList, StepInfo
 from clsweep.training.evaluate import EvalResult, evaluate
+from clsweep.training.faults import OutOfMemory, nonfinite_loss
 from clsweep.training.mistakes import stage_mistakes
 from clsweep.training.optim import build_optimizer, build_scheduler
 from clsweep.training.state import Row, RunState, save_checkpoint
@@ -44,9 +45,16 @@ class ContinualTrainer:
         self.env = TaskEnv(device=device, batches=self._batches, batch_loss=self._batch_loss, pad_id=pad_id,
                            autocast=self.autocast)
         self.global_step = 0
+        self._where: tuple[str | None, str] = (None, "setup")  # for fault messages
 
     # ------------------------------------------------------------------------------------------ run
     def run(self, order: list[str], state: RunState | None = None) -> RunState:
+        try:
+            return self._run(order, state)
+        except torch.cuda.OutOfMemoryError as e:
+            raise OutOfMemory.from_error(e, *self._where, self.device) from e
+
+    def _run(self, order: list[str], state: RunState | None) -> RunState:
         resumed = state is not None and state.completed > 0
         state = state or RunState(order=list(order))
         if state.initial is None:
@@ -82,6 +90,7 @@ class ContinualTrainer:
     def _phase(self, task: str | None, phase: str, into: dict[str, Any], key: str | None = None) -> Iterator[None]:
         """Time one phase of a task into `into[key]` and tell the observers when it starts and ends."""
         self.callbacks.on_phase_start(task, phase)
+        self._where = (task, phase)
         t0 = time.perf_counter()
         yield
         seconds = time.perf_counter() - t0
@@ -103,7 +112,9 @@ class ContinualTrainer:
         scaler = torch.amp.GradScaler(enabled=train.precision == "fp16")
         self.callbacks.on_task_start(position, task, total)
         self.model.train()
-        step = tokens = 0
+        step = tokens = checked = 0
+        # Checked where the loss is read anyway (log points): a check every step would sync the GPU every step.
+        finite = torch.ones((), dtype=torch.bool, device=self.device)
         for epoch in range(epochs):
             for name, idx in self._epoch(position, epoch, train_on):
                 data = self.tasks[name].splits["train"]
@@ -112,6 +123,7 @@ class ContinualTrainer:
                 with self.autocast():
                     logits = self.model(name, batch)
                 loss = self.approach.loss(name, batch, logits, task_loss(logits, batch["labels"]))
+                finite &= torch.isfinite(loss.detach())
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 self.approach.after_backward(name)
@@ -125,6 +137,9 @@ class ContinualTrainer:
                 self.global_step += 1
                 self.callbacks.on_batch(self.global_step)
                 if step % train.log_every == 0 or step == total:
+                    if not bool(finite):
+                        raise nonfinite_loss(task, step, checked, float(loss.detach()))
+                    checked = step
                     self.callbacks.on_step(StepInfo(position, task, step, total, self.global_step,
                                                     float(loss.detach()), float(sched.get_last_lr()[0])))
         return step, tokens

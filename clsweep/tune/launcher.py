@@ -18,6 +18,7 @@ from ray.tune.logger import CSVLoggerCallback
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
 from clsweep.io import write_json_atomic
+from clsweep.preflight import inside
 from clsweep.sweep.plan import SweepPlan
 from clsweep.sweep.space import apply_overrides
 from clsweep.tune import resources as res
@@ -39,7 +40,7 @@ class SweepOptions:
 
 
 def experiment_dir(cfg: ExperimentConfig, name: str) -> Path:
-    return Path(cfg.run.storage_path).expanduser().resolve() / name
+    return inside(Path(cfg.run.storage_path), name, "<config>")
 
 
 def plan_fingerprint(cfg: ExperimentConfig) -> str:
@@ -163,6 +164,16 @@ def _trial_dict(t: Any) -> dict[str, Any]:
     return d
 
 
+def trial_faults(grid: Any) -> list[dict[str, str]]:
+    """Trials that ended with a recorded fault (NaN loss, out of memory), with their reasons."""
+    out = []
+    for i in range(len(grid)):
+        metrics = grid[i].metrics or {}
+        if metrics.get("fault"):
+            out.append({"trial": Path(grid[i].path).name, "fault": metrics["fault"], "reason": metrics["fault_reason"]})
+    return out
+
+
 def summarise(exp: Path) -> None:
     from clsweep.analysis.report import sweep_summary
 
@@ -185,9 +196,12 @@ def run_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, o
         grid = build_tuner(cfg, plan, exp, trial_res, opts).fit()
         # ResultGrid is indexable but declares no __iter__, so index it (as iterating it would).
         errors = sum(1 for i in range(len(grid)) if grid[i].error is not None)
+        faults = trial_faults(grid)
         write_json_atomic(exp / STATUS_FILE, {**state, "state": "complete" if errors == 0 else "errored",
-                                              "errored_trials": errors})
+                                              "errored_trials": errors, "faulted_trials": faults})
         summarise(exp)
+        for f in faults:
+            opts.log(f"trial {f['trial']} stopped ({f['fault']}), so it is not in the summary: {f['reason']}")
         if errors:
             opts.log(f"{errors} trial(s) failed; `clsweep run ... --resume` retries them")
         return 1 if errors else 0

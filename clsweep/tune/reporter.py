@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from ray import tune
 
+from clsweep.io import write_json_atomic
 from clsweep.metrics.matrix import forgetting
 from clsweep.training.callbacks import Callback
 from clsweep.training.state import RunState
@@ -50,5 +50,6 @@ class TuneReporter(Callback):
         if checkpoint is None:
             tune.report(metrics)
             return
-        (checkpoint / TRIAL_STATE).write_text(json.dumps({"run_index": self.run_index, "finished": self.finished}))
+        write_json_atomic(checkpoint / TRIAL_STATE, {"run_index": self.run_index, "finished": self.finished},
+                          durable=False)
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(checkpoint)))

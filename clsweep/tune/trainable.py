@@ -19,6 +19,7 @@ from clsweep.io import write_json_atomic
 from clsweep.sweep.plan import sampled_config_id
 from clsweep.sweep.space import apply_overrides
 from clsweep.training.callbacks import Callback
+from clsweep.training.faults import RunFault
 from clsweep.training.run import CHECKPOINTS, CONFIG_FILE, RESULT_FILE, run_experiment
 from clsweep.tune.reporter import TRIAL_STATE, TuneReporter
 
@@ -71,9 +72,21 @@ def continual_trial(config: dict[str, Any], base: dict[str, Any], runs: list[dic
         reporter = TuneReporter(primary, i, finished)
         extra = list(extra_callbacks(i)) if extra_callbacks else []
         annotations = {**notes, "overrides": overrides, "order_id": run["order_id"], "trial_id": trial_dir.name}
-        result = run_experiment(cfg, out, resume=resume, callbacks=[reporter, *extra], progress=False,
-                                cache_only=True, log=lambda m: None, annotations=annotations)
+        try:
+            result = run_experiment(cfg, out, resume=resume, callbacks=[reporter, *extra], progress=False,
+                                    cache_only=True, log=lambda m: None, annotations=annotations)
+        except RunFault as fault:
+            # A diverged or out-of-memory trial ends here with its reason; a retry would only repeat it, and
+            # raising would count against max_failures. The sweep goes on with the other trials.
+            tune.report(fault_metrics(fault, i))
+            return
         finished = [*finished, {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics"]["acc"]}]
+
+
+def fault_metrics(fault: RunFault, run_index: int) -> dict[str, Any]:
+    """The trial's last report: the fault and its reason; NaN objectives so no searcher ranks it."""
+    nan = float("nan")
+    return {"fault": fault.kind, "fault_reason": str(fault), "run": run_index, "dev_acc": nan, "test_acc": nan}
 
 
 def _fit_to_resources() -> None:

@@ -41,3 +41,37 @@ class Barrier(Callback):
             if time.monotonic() > deadline:
                 raise TimeoutError("trials did not run concurrently")
             time.sleep(0.1)
+
+
+class OomOnce(Callback):
+    """The first trial to reach its second task runs 'out of CUDA memory' there (torch's own error type)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def on_task_start(self, position: int, task: str, steps: int) -> None:
+        if position != 1:
+            return
+        try:
+            fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)  # one winner among concurrent trials
+        except FileExistsError:
+            return
+        os.close(fd)
+        import torch
+
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB.")
+
+
+class NodeMarker(Callback):
+    """Leaves `<node id>-<pid>-<position>` in `folder` as each task starts, so a test sees where trials run."""
+
+    def __init__(self, folder: Path, pause_s: float = 0.0) -> None:
+        self.folder, self.pause_s = folder, pause_s
+
+    def on_task_start(self, position: int, task: str, steps: int) -> None:
+        import ray
+
+        (self.folder / f"{ray.get_runtime_context().get_node_id()}-{os.getpid()}-{position}").touch()
+
+    def on_batch(self, global_step: int) -> None:
+        time.sleep(self.pause_s)  # long enough trials that the node can be pulled from under one

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faults import Barrier, CrashOnce  # importable by Ray workers too (see conftest)
+from faults import Barrier, CrashOnce, OomOnce  # importable by Ray workers too (see conftest)
 
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
@@ -87,6 +87,28 @@ def test_killed_worker_resumes_from_task_checkpoint(tmp_path: Path, sweep_raw: A
     reference = run_experiment(cfg, tmp_path / "reference", progress=False, log=lambda m: None)
     assert result["matrix"] == reference["matrix"]
     assert result["matrix_dev"] == reference["matrix_dev"]
+
+
+def test_nan_and_oom_trials_end_with_their_reason_while_the_sweep_goes_on(tmp_path: Path, sweep_raw: Any) -> None:
+    raw = sweep_raw(orderings="given", space={"train.lr": {"grid": [2e-3, 3e-3, 1e30]}})
+    raw["train"]["log_every"] = 1
+    marker = tmp_path / "oom"
+    code, exp = _sweep(raw, tmp_path, "faults", extra_callbacks=lambda i: [OomOnce(marker)])
+    assert code == 0  # faults are outcomes of their trials, not failures of the sweep
+    status = json.loads((exp / "sweep.json").read_text())
+    assert status["state"] == "complete" and status["errored_trials"] == 0
+    faults = {f["trial"]: f for f in status["faulted_trials"]}
+    kinds = sorted(f["fault"] for f in faults.values())
+    assert kinds == ["NonFiniteLoss", "OutOfMemory"]
+    for f in faults.values():
+        if f["fault"] == "NonFiniteLoss":
+            assert "lr=1e+30" in f["trial"] and "became non-finite (nan) at step" in f["reason"]
+        else:
+            assert f["reason"].startswith("CUDA out of memory during train of task 'sentiment'")
+        (fault_file,) = (exp / f["trial"]).glob("run-*/fault.json")
+        assert json.loads(fault_file.read_text())["fault"] == f["fault"]
+    (result,) = _results(exp).values()  # the healthy trial that was not hit finished
+    assert result["config"]["train"]["lr"] in (2e-3, 3e-3)
 
 
 def test_four_quarter_gpu_trials_run_concurrently(tmp_path: Path, sweep_raw: Any) -> None:
