@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 
 from clsweep.errors import ConfigError, Issue, Sources
 from clsweep.registry import UnknownNameError
+from clsweep.scenario import DESCRIPTIONS, SCENARIOS, SHARED_HEAD, Scenario
 from clsweep.schema import Strict
 from clsweep.tasks.spec import Tasklist, TaskSpec, check_order
 
@@ -284,6 +285,7 @@ class ExperimentConfig(Strict):
     order: list[str] | None = Field(None, description="training order by task name; default: tasklist order")
     model: ModelConfig = ModelConfig()
     approach: ApproachConfig = ApproachConfig()
+    scenario: Scenario = Field("task_il", description="; ".join(DESCRIPTIONS.values()))
     train: TrainConfig = TrainConfig()
     eval: EvalConfig = EvalConfig()
     search: SearchConfig = SearchConfig()
@@ -298,6 +300,32 @@ class ExperimentConfig(Strict):
         if v is not None and tasklist is not None:
             check_order(v, list(tasklist.tasks))
         return v
+
+    @field_validator("scenario")
+    @classmethod
+    def _scenario_fits(cls, v: Scenario, info: ValidationInfo) -> Scenario:
+        approach, tasklist = info.data.get("approach"), info.data.get("tasklist")
+        if approach is not None:
+            check_approach_scenario(approach.name, v)
+        if tasklist is not None and v != "task_il":
+            check_one_head(tasklist, v)
+        return v
+
+    @model_validator(mode="after")
+    def _scenario_heads(self) -> ExperimentConfig:
+        # domain_il and class_il put every task on one head; written into the tasklist so that config.json
+        # and result.json say exactly what ran.
+        if self.scenario != "task_il":
+            tasks = self.tasklist.tasks
+            head = next((s.head for s in tasks.values() if s.head), SHARED_HEAD)
+            space = "union" if self.scenario == "class_il" else "task"
+            shared = {n: s.model_copy(update={"head": head, "label_space": space}) for n, s in tasks.items()}
+            object.__setattr__(self, "tasklist", self.tasklist.model_copy(update={"tasks": shared}))
+        names = self.search.space.get("approach.name")
+        for name in (names.grid or names.choice or []) if names is not None else []:
+            if str(name) in approach_names():
+                check_approach_scenario(str(name), self.scenario, "search.space.approach.name")
+        return self
 
     @model_validator(mode="after")
     def _order_known(self) -> ExperimentConfig:
@@ -324,3 +352,35 @@ class ExperimentConfig(Strict):
         data = self.model_dump(mode="json")
         data["approach"] = self.approach.model_dump_flat()
         return data
+
+
+def approach_names() -> list[str]:
+    from clsweep.approaches import APPROACHES
+
+    return APPROACHES.names()
+
+
+def check_approach_scenario(name: str, scenario: str, where: str = "scenario") -> None:
+    """An approach runs only in the scenarios it defines itself for."""
+    from clsweep.approaches import APPROACHES
+
+    cls = APPROACHES.get(name)
+    if scenario not in cls.scenarios:
+        valid = [s for s in SCENARIOS if s in cls.scenarios]
+        raise ValueError(f"approach '{name}' does not support scenario {scenario} ({cls.scenario_note}); "
+                         f"valid for {name}: {', '.join(valid)}" + ("" if where == "scenario" else f" ({where})"))
+
+
+def check_one_head(tasklist: Tasklist, scenario: str) -> None:
+    """domain_il and class_il put every task on one classification head."""
+    specs = list(tasklist.tasks.values())
+    kinds = sorted({s.type for s in specs})
+    if "mlm" in kinds or len(kinds) > 1:
+        raise ValueError(f"scenario {scenario} puts every task on one head, so every task must be of one type, "
+                         f"sequence or token (the tasklist has {', '.join(kinds)}); valid for mixed or masked-LM "
+                         "tasklists: task_il")
+    heads = sorted({s.head for s in specs if s.head})
+    if len(heads) > 1:
+        raise ValueError(f"scenario {scenario} puts every task on one head, but the tasklist names heads "
+                         f"{', '.join(heads)}; name one head (or none) or use scenario task_il")
+

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import torch
 
@@ -26,15 +26,22 @@ class NoParams(Strict):
     """An approach without hyperparameters."""
 
 
+OldHeads = Literal["trainable", "frozen"]
+OLD_HEADS_HELP = ("trainable: earlier tasks' heads are stepped by the gradients that reach them (replayed examples, "
+                  "distillation), as the papers do; frozen: they keep the weights they had after their own task")
+
+
 @dataclass
 class TaskEnv:
     """What the trainer lends an approach around a task: data access and the loss of one batch."""
 
     device: torch.device
-    batches: Callable[..., Iterator[Batch]]  # batches(task, split="train", batch_size=..., limit=None)
+    batches: Callable[..., Iterator[Batch]]  # batches(task, split="train", batch_size=..., limit=None, sample=False)
     batch_loss: Callable[[str, Batch], torch.Tensor]
     pad_id: int = 0  # for approaches that collate their own batches (replay buffers)
     autocast: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
+    # The parameters the optimizer steps during the current task (set by the trainer before training it).
+    stepped: list[torch.nn.Parameter] = field(default_factory=list)
 
 
 def tensor_bytes(tensors: Iterable[torch.Tensor]) -> int:
@@ -45,6 +52,9 @@ def tensor_bytes(tensors: Iterable[torch.Tensor]) -> int:
 class Approach:
     name: ClassVar[str]
     Params: ClassVar[type[Strict]] = NoParams
+    # The CL scenarios the approach defines itself for; config validation refuses the others (exit 2).
+    scenarios: ClassVar[tuple[str, ...]] = ("task_il", "domain_il", "class_il")
+    scenario_note: ClassVar[str] = ""  # why the others are refused
 
     def __init__(self, params: Any, model: CLModel) -> None:
         self.params = params
@@ -53,6 +63,10 @@ class Approach:
     def training_tasks(self, seen: Sequence[str]) -> list[str]:
         """Tasks whose training data the current step uses; `seen[-1]` is the task being learned."""
         return [seen[-1]]
+
+    def stepped_tasks(self, seen: Sequence[str]) -> list[str]:
+        """Tasks whose heads the optimizer steps while `seen[-1]` is learned (the backbone is always stepped)."""
+        return self.training_tasks(seen)
 
     def before_task(self, task: str, env: TaskEnv) -> None:
         """Called before training on `task` starts."""
@@ -81,3 +95,12 @@ class Approach:
     def memory(self) -> dict[str, int]:
         """Bytes of extra memory the approach keeps beyond the model, by kind (teacher, fisher, buffer ...)."""
         return {}
+
+    def device(self) -> torch.device:
+        """Where the model lives: restored state goes there (a checkpoint is read onto the CPU)."""
+        return next(self.model.parameters()).device
+
+
+def old_heads_tasks(policy: str, seen: Sequence[str]) -> list[str]:
+    """Tasks whose heads are stepped under an `old_heads` policy: every seen task's, or the current one's."""
+    return list(seen) if policy == "trainable" else [seen[-1]]

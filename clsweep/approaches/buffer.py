@@ -8,14 +8,14 @@ as an uninterrupted one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
 import torch
 
-from clsweep.approaches.base import Approach, Batch, TaskEnv, tensor_bytes
+from clsweep.approaches.base import Approach, Batch, TaskEnv, old_heads_tasks, tensor_bytes
 from clsweep.models import CLModel, task_loss
 
 Policy = Literal["reservoir", "balanced"]
@@ -204,12 +204,15 @@ def replay_ce(model: CLModel, rb: ReplayBatch) -> torch.Tensor:
 
 
 class BufferedApproach(Approach):
-    """Base of the approaches that keep a ReplayBuffer (their Params hold `buffer_size` and `policy`)."""
+    """Base of the approaches that keep a ReplayBuffer (their Params hold `buffer_size`, `policy`, `old_heads`)."""
 
     def __init__(self, params: Any, model: Any) -> None:
         super().__init__(params, model)
         self.buffer = ReplayBuffer(params.buffer_size, params.policy)
         self.env: TaskEnv | None = None  # kept for replay batches: pad id, device, autocast
+
+    def stepped_tasks(self, seen: Sequence[str]) -> list[str]:
+        return old_heads_tasks(self.params.old_heads, seen)
 
     def before_task(self, task: str, env: TaskEnv) -> None:
         self.env = env

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from clsweep.approaches.base import Batch
+from clsweep.approaches.base import OLD_HEADS_HELP, Batch, OldHeads
 from clsweep.approaches.buffer import BufferedApproach, Policy, replay_logits
 from clsweep.models import task_loss
 from clsweep.schema import Strict
@@ -23,6 +23,7 @@ class DERppParams(Strict):
     beta: float = Field(0.5, ge=0, description="weight of the replayed-label cross-entropy")
     buffer_size: int = Field(200, ge=1)
     policy: Policy = "reservoir"
+    old_heads: OldHeads = Field("trainable", description=OLD_HEADS_HELP)
     replay_batch_size: int = Field(16, ge=1)
 
 

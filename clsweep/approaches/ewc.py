@@ -1,8 +1,11 @@
 """Elastic Weight Consolidation (Kirkpatrick et al. 2017), separate and online (Schwarz et al. 2018).
 
-loss + lambda * sum_i F_i (theta_i - theta*_i)^2 over the shared backbone only (heads are per task).
-The Fisher diagonal is estimated in eval mode and fp32 after each task: `empirical` uses the true
-labels, `sampled` draws labels from the model's own prediction (the Monte-Carlo true Fisher).
+loss + lambda * sum_i F_i (theta_i - theta*_i)^2 over the shared parameters: the backbone, and a head
+that several tasks share (domain- and class-IL); per-task heads are not regularised. There is no 1/2:
+`lambda` here is half of Kirkpatrick et al.'s lambda. The Fisher diagonal is estimated in eval mode
+and fp32 after each task on a seeded random sample of the task's training split (files are often
+ordered by class): `empirical` uses the true labels, `sampled` draws labels from the model's own
+prediction (the Monte-Carlo true Fisher).
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from clsweep.schema import Strict
 class EWCParams(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    lam: float = Field(2000.0, ge=0, alias="lambda", description="penalty strength; scale dependent, sweep log-uniform")
+    lam: float = Field(2000.0, ge=0, alias="lambda", description="penalty strength, no 1/2 factor (half of "
+                       "Kirkpatrick's lambda); scale dependent, sweep log-uniform")
     mode: Literal["separate", "online"] = "online"
     gamma: float = Field(1.0, gt=0, le=1, description="online decay of the old Fisher")
     fisher: Literal["empirical", "sampled"] = "empirical"
-    fisher_samples: int = Field(256, ge=1, description="training examples used to estimate the Fisher")
+    fisher_samples: int = Field(256, ge=1, description="training examples (a seeded random sample) behind the Fisher")
     fisher_batch_size: int = Field(1, ge=1, description="1 = per-example gradients; larger is faster, coarser")
 
 
@@ -44,14 +48,14 @@ class EWC(Approach):
         if not self.fishers or self.params.lam == 0:
             return loss
         penalty = loss.new_zeros(())
-        for name, p in self.model.backbone_parameters():
+        for name, p in self.model.shared_parameters():
             for fisher, anchor in zip(self.fishers, self.anchors, strict=True):
                 penalty = penalty + (fisher[name] * (p - anchor[name]).pow(2)).sum()
         return loss + self.params.lam * penalty
 
     def after_task(self, task: str, env: TaskEnv) -> None:
         fisher = self._estimate_fisher(task, env)
-        anchor = {n: p.detach().clone() for n, p in self.model.backbone_parameters()}
+        anchor = {n: p.detach().clone() for n, p in self.model.shared_parameters()}
         if self.params.mode == "online" and self.fishers:
             old = self.fishers[0]
             fisher = {n: self.params.gamma * old[n] + f for n, f in fisher.items()}
@@ -62,12 +66,13 @@ class EWC(Approach):
         self.tasks.append(task)
 
     def _estimate_fisher(self, task: str, env: TaskEnv) -> dict[str, torch.Tensor]:
-        params = dict(self.model.backbone_parameters())
+        params = dict(self.model.shared_parameters())
         fisher = {n: torch.zeros_like(p, dtype=torch.float32) for n, p in params.items()}
         was_training = self.model.training
         self.model.eval()  # dropout off: the Fisher of the deterministic model we keep
         seen = 0
-        for batch in env.batches(task, batch_size=self.params.fisher_batch_size, limit=self.params.fisher_samples):
+        for batch in env.batches(task, batch_size=self.params.fisher_batch_size, limit=self.params.fisher_samples,
+                                 sample=True):
             self.model.zero_grad(set_to_none=True)
             logits = self.model(task, batch).float()
             labels = batch["labels"]
@@ -97,9 +102,10 @@ class EWC(Approach):
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         self.tasks = list(meta.get("tasks", []))
         pairs = int(meta.get("pairs", 0))
-        names = [n for n, _ in self.model.backbone_parameters()]
-        self.fishers = [{n: tensors[f"fisher.{i}.{n}"] for n in names} for i in range(pairs)]
-        self.anchors = [{n: tensors[f"anchor.{i}.{n}"] for n in names} for i in range(pairs)]
+        names = [n for n, _ in self.model.shared_parameters()]
+        device = self.device()  # the checkpoint is read onto the CPU; the penalty runs where the model is
+        self.fishers = [{n: tensors[f"fisher.{i}.{n}"].to(device) for n in names} for i in range(pairs)]
+        self.anchors = [{n: tensors[f"anchor.{i}.{n}"].to(device) for n in names} for i in range(pairs)]
 
     def memory(self) -> dict[str, int]:
         return {"fisher": tensor_bytes(t for f in self.fishers for t in f.values()),

@@ -19,6 +19,8 @@ Weights = dict[str, torch.Tensor]
 
 class Independent(Approach):
     name = "independent"
+    scenarios = ("task_il",)
+    scenario_note = "it selects a per-task backbone copy by task id at test"
 
     def __init__(self, params: Any, model: CLModel) -> None:
         super().__init__(params, model)

@@ -1,7 +1,8 @@
 """L2 regularisation towards the previous task's weights: EWC with every Fisher entry equal to 1.
 
-loss + lambda * sum_i (theta_i - theta*_i)^2 over the shared backbone, theta* = the backbone after the
-latest task (heads are per task and never regularised).
+loss + lambda * sum_i (theta_i - theta*_i)^2 over the shared parameters (the backbone, and a head several
+tasks share, as in domain- and class-IL), theta* = their values after the latest task; per-task heads are
+not regularised.
 """
 
 from __future__ import annotations
@@ -33,17 +34,17 @@ class L2(Approach):
     def loss(self, task: str, batch: Batch, logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
         if not self.anchor or self.params.lam == 0:
             return loss
-        penalty = sum(((p - self.anchor[n]).pow(2)).sum() for n, p in self.model.backbone_parameters())
+        penalty = sum(((p - self.anchor[n]).pow(2)).sum() for n, p in self.model.shared_parameters())
         return loss + self.params.lam * penalty
 
     def after_task(self, task: str, env: TaskEnv) -> None:
-        self.anchor = {n: p.detach().clone() for n, p in self.model.backbone_parameters()}
+        self.anchor = {n: p.detach().clone() for n, p in self.model.shared_parameters()}
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {f"anchor.{n}": t for n, t in self.anchor.items()}
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-        self.anchor = {n: tensors[f"anchor.{n}"].to(p.device) for n, p in self.model.backbone_parameters()
+        self.anchor = {n: tensors[f"anchor.{n}"].to(p.device) for n, p in self.model.shared_parameters()
                        if f"anchor.{n}" in tensors}
 
     def memory(self) -> dict[str, int]:

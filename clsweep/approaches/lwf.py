@@ -1,22 +1,27 @@
-"""Learning without Forgetting (Li & Hoiem 2017), multi-head: distil every previous head on current inputs.
+"""Learning without Forgetting (Li & Hoiem 2017): distil the old tasks' outputs on the current inputs.
 
-loss + alpha * sum over previous heads of T^2 * KL(teacher || student) at temperature T, where the
-teacher is a frozen copy of the model taken before the task starts. Token heads are distilled per token
-under the attention mask. The KL (not the cross-entropy) makes the term exactly zero when student equals
-teacher. The teacher is the model at the task boundary, so a resumed run rebuilds it from the checkpoint.
+loss + alpha * sum over heads of T^2 * KL(teacher || student) at temperature T over the old classes of
+that head, where the teacher is a frozen copy of the model taken before the task starts. With one head
+per task (task-IL) that is every previous head, whole; on a head shared over a union of labels
+(class-IL) it is the columns of the classes earlier tasks brought (LwF.MC's old-class logits); on the
+one head of domain-IL it is the whole head. Token heads are distilled per token under the attention
+mask. The KL (not the cross-entropy) makes the term exactly zero when student equals teacher. The
+teacher is the model at the task boundary, so a resumed run rebuilds it from the checkpoint.
+Departure from the paper: no warm-up phase that trains the new head alone before the joint update.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from pydantic import Field
 from torch.nn import functional as F
 
-from clsweep.approaches.base import Approach, Batch, TaskEnv, tensor_bytes
+from clsweep.approaches.base import OLD_HEADS_HELP, Approach, Batch, OldHeads, TaskEnv, old_heads_tasks, tensor_bytes
 from clsweep.models import CLModel
 from clsweep.schema import Strict
 
@@ -24,6 +29,7 @@ from clsweep.schema import Strict
 class LwFParams(Strict):
     alpha: float = Field(1.0, ge=0, description="weight of the distillation term")
     temperature: float = Field(2.0, gt=0)
+    old_heads: OldHeads = Field("trainable", description=OLD_HEADS_HELP)
 
 
 def distillation(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None, t: float) -> torch.Tensor:
@@ -46,6 +52,9 @@ class LwF(Approach):
         self.teacher: CLModel | None = None
         self.env: TaskEnv | None = None
 
+    def stepped_tasks(self, seen: Sequence[str]) -> list[str]:
+        return old_heads_tasks(self.params.old_heads, seen)
+
     def before_task(self, task: str, env: TaskEnv) -> None:
         self.env = env
         self.teacher = None
@@ -53,10 +62,11 @@ class LwF(Approach):
             self.model.last_states = None  # a tensor of the last forward; not part of the teacher
             self.teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
 
-    def _old_heads(self, task: str) -> list[str]:
-        current = self.model.task_head[task]
-        heads = dict.fromkeys(self.model.task_head[t] for t in self.seen if t != task)
-        return [h for h in heads if h != current]
+    def _old_outputs(self, task: str) -> list[tuple[str, list[int] | None]]:
+        """(head, its old classes or None for all of it) for every head an earlier task used."""
+        old = [t for t in self.seen if t != task]
+        heads = dict.fromkeys(self.model.task_head[t] for t in old)
+        return [(h, self.model.head_classes(h, old)) for h in heads]
 
     def loss(self, task: str, batch: Batch, logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
         states = self.model.last_states
@@ -66,10 +76,12 @@ class LwF(Approach):
         with torch.no_grad(), (self.env.autocast() if self.env else contextlib.nullcontext()):
             t_states = self.teacher.encode(batch)
         term = loss.new_zeros(())
-        for head in self._old_heads(task):
+        for head, classes in self._old_outputs(task):
             s_logits = self.model.heads[head](states, mask)
             with torch.no_grad():
                 t_logits = self.teacher.heads[head](t_states, mask)
+            if classes is not None:
+                s_logits, t_logits = s_logits[..., classes], t_logits[..., classes]
             term = term + distillation(s_logits, t_logits, mask, self.params.temperature)
         return loss + self.params.alpha * term
 

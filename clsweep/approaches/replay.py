@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from clsweep.approaches.base import Batch
+from clsweep.approaches.base import OLD_HEADS_HELP, Batch, OldHeads
 from clsweep.approaches.buffer import BufferedApproach, Policy, replay_ce
 from clsweep.schema import Strict
 
@@ -18,6 +18,7 @@ from clsweep.schema import Strict
 class ReplayParams(Strict):
     buffer_size: int = Field(200, ge=1, description="examples kept over all tasks")
     policy: Policy = "balanced"
+    old_heads: OldHeads = Field("trainable", description=OLD_HEADS_HELP)
     replay_batch_size: int = Field(16, ge=1, description="replayed examples mixed into each step")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ class HeadSpec:
     head: str
     kind: str
     num_labels: int
+    classes: tuple[int, ...] | None = None  # the task's own label ids on a head shared over a union; None: all
 
 
 class CLModel(nn.Module):
@@ -28,6 +30,7 @@ class CLModel(nn.Module):
         self.backbone = backbone
         hidden = int(backbone.config.hidden_size)  # type: ignore[union-attr,arg-type]
         self.task_head = {t: h.head for t, h in heads.items()}
+        self.task_classes = {t: h.classes for t, h in heads.items()}
         built: dict[str, nn.Module] = {}
         for h in heads.values():
             if h.head not in built:
@@ -57,9 +60,30 @@ class CLModel(nn.Module):
         return self.heads[self.task_head[task]](states, mask)
 
     def backbone_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
-        """The shared parameters (what regularisers such as EWC protect); heads are per task."""
+        """The backbone's parameters, named as in the model's state dict."""
         for name, p in self.backbone.named_parameters():
             yield f"backbone.{name}", p
+
+    def shared_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        """What more than one task uses (what regularisers such as EWC protect): the backbone, and every head
+        that several tasks share (the one head of domain- and class-incremental learning)."""
+        yield from self.backbone_parameters()
+        users = Counter(self.task_head.values())
+        for head, module in self.heads.items():
+            if users[head] > 1:
+                for name, p in module.named_parameters():
+                    yield f"heads.{head}.{name}", p
+
+    def head_classes(self, head: str, tasks: Iterable[str]) -> list[int] | None:
+        """Label ids of `head` that belong to `tasks` (sorted), or None when they cover the whole head."""
+        ids: set[int] = set()
+        for t in tasks:
+            if self.task_head[t] == head:
+                own = self.task_classes[t]
+                if own is None:
+                    return None
+                ids.update(own)
+        return sorted(ids)
 
 
 def task_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -45,6 +45,7 @@ class Task:
     stats: dict[str, Any] = field(default_factory=dict)
     num_classes: int | None = None  # mlm: the vocabulary size (its labels list stays empty)
     prepare_s: float = 0.0  # loading, checking and tokenizing (or reading the cache) in this process
+    classes: list[int] | None = None  # on a union head: the ids of the task's own labels; None: every label
 
     @property
     def name(self) -> str:
@@ -123,6 +124,7 @@ def _union_heads(tasks: dict[str, Task]) -> None:
             if t.spec.label_space == "union" and t.head_name == head and t.labels != union:
                 for split in t.splits.values():
                     split.labels = lab.remap(split.labels, t.labels, union)
+                t.classes = sorted(union.index(name) for name in t.labels)
                 t.labels = union
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,8 +27,15 @@ class EvalResult:
 
 @torch.inference_mode()  # cheaper than no_grad: no version counters or view tracking
 def evaluate(model: CLModel, task: Task, split: str, batch_size: int, device: torch.device, pad_id: int,
-             autocast: Callable[[], AbstractContextManager[Any]], details: bool = False) -> EvalResult:
+             autocast: Callable[[], AbstractContextManager[Any]], details: bool = False,
+             classes: Sequence[int] | None = None) -> EvalResult:
+    """Scores of `task` on `split`; with `classes`, predictions choose among those label ids only (the scenario's
+    visible classes), every other logit masked out."""
     data = task.splits[split]
+    hidden = None
+    if classes is not None:
+        hidden = torch.ones(task.num_labels, dtype=torch.bool, device=device)
+        hidden[list(classes)] = False
     was_training = model.training
     model.eval()
     truth: list[Any] = []
@@ -40,6 +47,8 @@ def evaluate(model: CLModel, task: Task, split: str, batch_size: int, device: to
         batch = collate(data, idx, pad_id, device)
         with autocast():
             logits = model(task.name, batch)
+        if hidden is not None:
+            logits = logits.float().masked_fill(hidden, float("-inf"))
         pred = logits.argmax(-1).cpu()
         labels = batch["labels"].cpu()
         prob = logits.float().softmax(-1).amax(-1).cpu() if details else None

@@ -128,6 +128,10 @@ def _check_positions(model: Any, lengths: dict[str, int], cfg: ExperimentConfig,
                                                f"set max_length <= {limit}")
 
 
+def _own_classes(task: Task) -> tuple[int, ...] | None:
+    return None if task.classes is None else tuple(task.classes)
+
+
 def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, sources: Sources | None = None,
                    callbacks: Sequence[Callback] = (), log: Callable[[str], None] = print,
                    progress: bool = True, cache_only: bool = False,
@@ -143,8 +147,8 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     t_data = time.perf_counter()
     order = cfg.task_order
     seed_everything(cfg.train.seed)
-    heads = {t: HeadSpec(t, tasks[t].head_name, TASK_TYPES.get(tasks[t].type).head, tasks[t].num_labels)
-             for t in order}
+    heads = {t: HeadSpec(t, tasks[t].head_name, TASK_TYPES.get(tasks[t].type).head, tasks[t].num_labels,
+                         _own_classes(tasks[t])) for t in order}
     lengths = {t: cfg.task(t).max_length or cfg.model.max_length for t in order}
     # The tiny backbone is built to fit the longest task (a tasklist may ask for 256 tokens).
     built = cfg.model.model_copy(update={"max_length": max(lengths.values())}) if cfg.model.backbone == "tiny" \

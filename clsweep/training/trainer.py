@@ -14,6 +14,7 @@ import torch
 from clsweep.approaches import Approach, TaskEnv
 from clsweep.config import ExperimentConfig
 from clsweep.models import CLModel, task_loss
+from clsweep.scenario import visible_classes
 from clsweep.tasks.task import Task
 from clsweep.training.batching import Batch, batch_indices, collate, derived_seed, interleave, length_grouped
 from clsweep.training.callbacks import Callback, CallbackList, StepInfo
@@ -100,23 +101,25 @@ class ContinualTrainer:
     # ------------------------------------------------------------------------------------- training
     def _learn(self, position: int, seen: list[str]) -> tuple[int, int]:
         task = seen[-1]
-        spec = self.tasks[task].spec
         train = self.cfg.train
-        epochs, lr = spec.epochs or train.epochs, spec.lr or train.lr
+        lr = self.tasks[task].spec.lr or train.lr
         train_on = self.approach.training_tasks(seen)
         self.approach.before_task(task, self.env)
-        per_epoch = sum(math.ceil(len(self.tasks[t].splits["train"]) / train.batch_size) for t in train_on)
-        total = per_epoch * epochs
-        opt = build_optimizer(self._trainable(train_on), train, lr, self.device)
+        epochs = {t: self._epochs(t) for t in train_on}  # each task keeps its own epochs in a mixed stream
+        total = sum(epochs[t] * math.ceil(len(self.tasks[t].splits["train"]) / train.batch_size) for t in train_on)
+        named = [(n, p) for n, p in self._trainable(self.approach.stepped_tasks(seen)) if p.requires_grad]
+        stepped = [p for _, p in named]
+        self.env.stepped = stepped
+        opt = build_optimizer(named, train, lr, self.device)
         sched = build_scheduler(opt, train, total)
-        scaler = torch.amp.GradScaler(enabled=train.precision == "fp16")
+        scaler = torch.amp.GradScaler(self.device.type, enabled=train.precision == "fp16")
         self.callbacks.on_task_start(position, task, total)
         self.model.train()
         step = tokens = checked = 0
         # Checked where the loss is read anyway (log points): a check every step would sync the GPU every step.
         finite = torch.ones((), dtype=torch.bool, device=self.device)
-        for epoch in range(epochs):
-            for name, idx in self._epoch(position, epoch, train_on):
+        for epoch in range(max(epochs.values())):
+            for name, idx in self._epoch(position, epoch, [t for t in train_on if epoch < epochs[t]]):
                 data = self.tasks[name].splits["train"]
                 batch = collate(data, idx, self.pad_id, self.device)
                 tokens += sum(len(data.input_ids[i]) for i in idx)
@@ -124,12 +127,14 @@ class ContinualTrainer:
                     logits = self.model(name, batch)
                 loss = self.approach.loss(name, batch, logits, task_loss(logits, batch["labels"]))
                 finite &= torch.isfinite(loss.detach())
-                opt.zero_grad(set_to_none=True)
+                # Every parameter, not only the optimizer's: replayed examples and distillation also reach
+                # heads that are not stepped, and a gradient left there would grow across steps and tasks.
+                self.model.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 self.approach.after_backward(name)
                 if train.grad_clip is not None:
-                    scaler.unscale_(opt)
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), train.grad_clip)
+                    scaler.unscale_(opt)  # unscales exactly the optimizer's parameters: the ones clipped
+                    torch.nn.utils.clip_grad_norm_(stepped, train.grad_clip)
                 scaler.step(opt)
                 scaler.update()
                 sched.step()
@@ -142,13 +147,17 @@ class ContinualTrainer:
                     checked = step
                     self.callbacks.on_step(StepInfo(position, task, step, total, self.global_step,
                                                     float(loss.detach()), float(sched.get_last_lr()[0])))
+        self.model.zero_grad(set_to_none=True)
         return step, tokens
 
-    def _trainable(self, train_on: list[str]) -> Iterator[tuple[str, torch.nn.Parameter]]:
-        heads = {self.model.task_head[t] for t in train_on}
+    def _epochs(self, task: str) -> int:
+        return self.tasks[task].spec.epochs or self.cfg.train.epochs
+
+    def _trainable(self, tasks: list[str]) -> Iterator[tuple[str, torch.nn.Parameter]]:
+        heads = {self.model.task_head[t] for t in tasks}
         for name, p in self.model.named_parameters():
             if name.startswith("heads.") and name.split(".")[1] not in heads:
-                continue  # other tasks' heads: no gradient, and no weight decay creeping into them
+                continue  # heads the approach does not step: no update, and no weight decay creeping into them
             yield name, p
 
     def _epoch(self, position: int, epoch: int, train_on: list[str]) -> Iterator[tuple[str, list[int]]]:
@@ -168,11 +177,18 @@ class ContinualTrainer:
 
     # ------------------------------------------------------------------------------ approach access
     def _batches(self, task: str, split: str = "train", batch_size: int | None = None,
-                 limit: int | None = None) -> Iterator[Batch]:
+                 limit: int | None = None, sample: bool = False) -> Iterator[Batch]:
+        """The split's batches in file order; `limit` keeps the first rows, or with `sample` a random subset
+        seeded by (run seed, task, split) alone: files are often ordered by class or document."""
         data = self.tasks[task].splits[split]
         n = len(data) if limit is None else min(limit, len(data))
+        if sample:
+            g = torch.Generator().manual_seed(derived_seed(self.cfg.train.seed, task, split, "sample"))
+            rows = sorted(torch.randperm(len(data), generator=g)[:n].tolist())
+        else:
+            rows = list(range(n))
         for idx in batch_indices(n, batch_size or self.cfg.train.batch_size, None):
-            yield collate(data, idx, self.pad_id, self.device)
+            yield collate(data, [rows[i] for i in idx], self.pad_id, self.device)
 
     def _batch_loss(self, task: str, batch: Batch) -> torch.Tensor:
         with self.autocast():
@@ -183,11 +199,13 @@ class ContinualTrainer:
     def _evaluate_stage(self, order: list[str], state: RunState, stage: int, after: str | None) -> Row:
         """Evaluate every task on dev and test (one row of R); note the eval split's mistakes in `state`."""
         scores: dict[str, dict[str, dict[str, float]]] = {"dev": {}, "test": {}}
+        seen = order[:stage]
         for split in ("dev", "test"):
             details = self.cfg.observe.misclassified and split == self.cfg.eval.split
             for t in order:
+                classes = visible_classes(self.cfg.scenario, t, seen, self.model.task_head, self.model.task_classes)
                 res = evaluate(self.model, self.tasks[t], split, self.cfg.eval.batch_size, self.device,
-                               self.pad_id, self.autocast, details)
+                               self.pad_id, self.autocast, details, classes)
                 scores[split][t] = res.scores
                 if details and self.tasks[t].type != "mlm":  # masked-LM text has no per-example label
                     self._note_mistakes(state, t, split, res, stage, after)

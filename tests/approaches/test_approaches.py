@@ -22,8 +22,8 @@ def _model(seed: int = 0) -> CLModel:
     return CLModel(backbone, HEADS, "cls", 0.0)
 
 
-def _batches(task: str, split: str = "train", batch_size: int | None = None, limit: int | None = None
-             ) -> Iterator[dict[str, torch.Tensor]]:
+def _batches(task: str, split: str = "train", batch_size: int | None = None, limit: int | None = None,
+             sample: bool = False) -> Iterator[dict[str, torch.Tensor]]:
     gen = torch.Generator().manual_seed(1)
     n = limit or 8
     bs = batch_size or 4

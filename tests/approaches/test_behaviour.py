@@ -53,8 +53,8 @@ def _batch(task: str, n: int = 6, seed: int = 1) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-def _batches(task: str, split: str = "train", batch_size: int | None = None, limit: int | None = None
-             ) -> Iterator[dict[str, torch.Tensor]]:
+def _batches(task: str, split: str = "train", batch_size: int | None = None, limit: int | None = None,
+             sample: bool = False) -> Iterator[dict[str, torch.Tensor]]:
     yield _batch(task)
 
 
@@ -190,8 +190,11 @@ def test_agem_projected_gradient_never_opposes_the_reference() -> None:
         model.zero_grad()
         task_loss(model("b", batch), batch["labels"]).backward()
         params = [p for p in model.parameters() if p.grad is not None]
+        assert agem.env is not None
+        agem.env.stepped = params  # what the trainer steps with `old_heads: frozen`: backbone and b's head
         torch.manual_seed(3)
-        ref = _flat(agem.reference_grads("b", params) or [])
+        ref = _flat([torch.zeros_like(p) if r is None else r
+                     for p, r in zip(params, agem.reference_grads("b", params) or [], strict=True)])
         if flip:
             for p, g in zip(params, torch.split(-ref, [p.numel() for p in params]), strict=True):
                 p.grad = g.reshape(p.shape).clone()
