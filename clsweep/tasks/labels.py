@@ -118,7 +118,8 @@ def check_shared_heads(tasks: list[tuple[TaskSpec, list[str]]], errs: dict[str, 
         elif other_labels != labels:
             issues.append(errs[spec.name].issue(
                 "head", f"task '{spec.name}' shares head '{head}' with task '{other.name}' but their labels "
-                        f"differ: [{', '.join(labels)}] vs [{', '.join(other_labels)}]"))
+                        f"differ: [{', '.join(labels)}] vs [{', '.join(other_labels)}]; map them onto one list "
+                        "with label_map, or predict over their union (label_space: union; scenario class_il)"))
     if issues:
         raise ConfigError(issues)
 

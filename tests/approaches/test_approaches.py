@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import torch
@@ -126,3 +127,61 @@ def test_ewc_fisher_is_mean_squared_per_example_gradient() -> None:
         assert p.grad is not None
         want += p.grad.pow(2) / 4
     assert torch.allclose(fisher[name], want, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", APPROACHES.names())
+def test_load_state_puts_tensors_on_the_models_device(name: str) -> None:
+    """A checkpoint is read onto the CPU; a resumed GPU run needs the approach's tensors where the model is.
+    The `meta` device stands in for a GPU here: anything left on the CPU shows."""
+    cls = APPROACHES.get(name)
+    model = _model()
+    approach = cls(cls.Params(), model)
+    env = _env(model)
+    for task in ("a", "b"):
+        approach.before_task(task, env)
+        batch = next(_batches(task))
+        logits = model(task, batch)
+        approach.loss(task, batch, logits, task_loss(logits, batch["labels"]))
+        approach.after_task(task, env)
+    saved = {k: v.cpu() for k, v in approach.state_dict().items()}
+    target = _model().to("meta")
+    clone = cls(cls.Params(), target)
+    clone.load_state(saved, approach.meta())
+    restored = clone.state_dict()
+    assert restored.keys() == saved.keys()
+    # The replay memory stays on the CPU by design (batches are moved as they are drawn).
+    off = [k for k, t in restored.items() if t.device.type != "meta" and not k.startswith("buffer.")]
+    assert not off, off[:5]
+
+
+def test_fisher_sample_is_seeded_random_not_the_first_rows() -> None:
+    from types import SimpleNamespace
+
+    from clsweep.tasks.task import Split
+    from clsweep.training.trainer import ContinualTrainer
+
+    # A training split ordered by class, as some files are: the first 20 rows are all class 0.
+    split = Split([[5, 6 + i] for i in range(40)], None, [0] * 20 + [1] * 20, ["x"] * 40)
+    fake: Any = SimpleNamespace(tasks={"a": SimpleNamespace(splits={"train": split})}, pad_id=0,
+                                device=torch.device("cpu"), cfg=SimpleNamespace(train=SimpleNamespace(seed=0,
+                                                                                                      batch_size=4)))
+
+    def rows(sample: bool, seed: int = 0) -> list[int]:
+        fake.cfg.train.seed = seed
+        return [int(x) - 6 for b in ContinualTrainer._batches(fake, "a", limit=10, sample=sample)
+                for x in b["input_ids"][:, 1]]
+
+    assert rows(False) == list(range(10))  # the first rows: class 0 only
+    drawn = rows(True)
+    assert len(set(drawn)) == 10 and {r >= 20 for r in drawn} == {False, True}  # both classes
+    assert rows(True) == drawn and rows(True, seed=1) != drawn  # seeded by the run's seed, reproducible
+    calls: list[dict[str, Any]] = []
+
+    def spy(task: str, **kw: Any) -> Iterator[dict[str, torch.Tensor]]:
+        calls.append(kw)
+        return _batches(task, **kw)
+
+    model = _model()
+    ewc = EWC(EWCParams(fisher_samples=8), model)
+    ewc.after_task("a", TaskEnv(torch.device("cpu"), spy, lambda t, b: task_loss(model(t, b), b["labels"])))
+    assert calls and all(c.get("sample") is True and c.get("limit") == 8 for c in calls)
