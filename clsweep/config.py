@@ -140,6 +140,9 @@ class TrainConfig(Strict):
 class EvalConfig(Strict):
     split: Literal["test", "dev"] = Field("test", description="the split whose scores fill `matrix`")
     batch_size: int = Field(128, ge=1)
+    cells: Literal["full", "needed"] = Field(
+        "full", description="full: every task after every task (all of R); needed: only the cells a metric reads "
+                            "(row b from the second task on, the lower triangle and the superdiagonal)")
     misclassified: int = Field(20, ge=0, description="misclassified records written per task and evaluation stage "
                                "(counts are always complete; 0 = counts only)")
 

@@ -15,10 +15,10 @@ RESULT_FORMAT = "clsweep.result/1"
 _LIBRARIES = ("clsweep", "torch", "transformers", "datasets", "tokenizers", "numpy", "pydantic")
 
 
-def score_row(row: Row, split: str, order: list[str], primary: dict[str, str]) -> list[float]:
-    """One row of R: each task's primary-metric score, in training order."""
+def score_row(row: Row, split: str, order: list[str], primary: dict[str, str]) -> list[float | None]:
+    """One row of R: each task's primary-metric score, in training order; None where it was not evaluated."""
     scores = getattr(row, split)
-    return [float(scores[t][primary[t]]) for t in order]
+    return [float(scores[t][primary[t]]) if t in scores else None for t in order]
 
 
 def versions() -> dict[str, str]:

@@ -141,7 +141,8 @@ def _matrix(path: Path, data: dict[str, Any], split: str) -> tuple[list[str], li
     if split not in SPLITS:
         raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
     tasks = [str(t) for t in data["tasks"]]
-    matrix = [[float(v) for v in row] for row in data["matrix" + SPLITS[split]]]
+    # None: a cell `eval.cells: needed` did not evaluate (NaN here; no metric reads it, plots leave it blank).
+    matrix = [[math.nan if v is None else float(v) for v in row] for row in data["matrix" + SPLITS[split]]]
     if len(matrix) != len(tasks) or any(len(r) != len(tasks) for r in matrix):
         raise ValueError(f"matrix is not {len(tasks)} x {len(tasks)} for {len(tasks)} tasks")
     return tasks, matrix
@@ -150,7 +151,7 @@ def _matrix(path: Path, data: dict[str, Any], split: str) -> tuple[list[str], li
 def _task_rows(path: Path, data: dict[str, Any], split: str) -> list[dict[str, Any]]:
     """One row per task of a run, named by task: positions differ between orderings."""
     tasks, matrix = _matrix(path, data, split)
-    forgot = forgetting_per_task(matrix)
+    forgot = forgetting_per_task([[None if math.isnan(v) else v for v in row] for row in matrix])
     ident = {"path": str(path), **identity(data)}
     rows = []
     for j, task in enumerate(tasks):

@@ -93,7 +93,7 @@ def _heatmap(ax: Axes, values: list[list[float]], rows: Sequence[str], cols: Seq
 
 def _square(matrix: Any, n: int, what: str) -> list[list[float]]:
     """A float copy of the n x n matrix (the caller's result dict is never touched)."""
-    rows = [[float(v) for v in row] for row in matrix]
+    rows = [[math.nan if v is None else float(v) for v in row] for row in matrix]  # None: a cell not evaluated
     if len(rows) != n or any(len(r) != n for r in rows):
         raise ValueError(f"{what} must be {n} x {n} for {n} tasks, got {[len(r) for r in rows]}")
     return rows
@@ -106,7 +106,7 @@ def plot_matrix(result: dict[str, Any], path: str | Path) -> Path:
     tasks = [str(t) for t in (result.get("order") or result["tasks"])]
     matrix = _square(result["matrix"], len(tasks), "matrix")
     initial = result.get("initial")
-    before = [] if initial is None else [[float(v) for v in initial]]
+    before = [] if initial is None else [[math.nan if v is None else float(v) for v in initial]]
     if before and len(before[0]) != len(tasks):
         raise ValueError(f"initial has {len(before[0])} scores for {len(tasks)} tasks")
     rows = ["before"] * len(before) + [f"after {t}" for t in tasks]

@@ -32,16 +32,20 @@ class OrderDisparity(TypedDict):
 
 
 def _as_row(values: Iterable[Any], what: str) -> list[float]:
-    """Copy one row into a list of finite floats, or raise ValueError saying what was wrong."""
+    """Copy one row into a list of floats, or raise ValueError saying what was wrong.
+
+    Scores must be finite; None marks a cell that was not evaluated (`eval.cells: needed`) and becomes NaN,
+    which no metric reads."""
     # A string iterates as characters that float() may accept; reject it. ValueError (not TypeError) so
     # callers catch one exception type for every malformed matrix.
     if isinstance(values, (str, bytes)):
         raise ValueError(f"{what} must be a sequence of numbers, got a string")
     try:
-        row = [float(v) for v in values]
+        given = list(values)
+        row = [math.nan if v is None else float(v) for v in given]
     except (TypeError, ValueError) as err:
         raise ValueError(f"{what} must be a sequence of numbers: {err}") from None
-    if not all(math.isfinite(v) for v in row):
+    if not all(math.isfinite(v) for v, g in zip(row, given, strict=True) if g is not None):
         raise ValueError(f"{what} contains a non-finite value: {row}")
     return row
 

@@ -108,13 +108,16 @@ class TensorBoardCallback(Callback):
             self.writer.close()
             self._closed = True
 
-    def _score(self, row: Row, split: str, task: str) -> float:
-        return float(getattr(row, split)[task][self.primary[task]])
+    def _score(self, row: Row, split: str, task: str) -> float | None:
+        scores = getattr(row, split)  # None: a cell `eval.cells: needed` skipped (not plotted)
+        return float(scores[task][self.primary[task]]) if task in scores else None
 
     def _log_scores(self, row: Row, step: int) -> None:
         for split in self.splits:
             for task in self.order:
-                self.writer.add_scalar(f"score/{split}/{task}", self._score(row, split, task), step)
+                score = self._score(row, split, task)
+                if score is not None:
+                    self.writer.add_scalar(f"score/{split}/{task}", score, step)
 
     def _log_boundary(self, state: RunState, seen: int) -> None:
         """Scores after `seen` tasks, their mean over the seen tasks, and forgetting over the seen sub-matrix."""
@@ -123,6 +126,7 @@ class TensorBoardCallback(Callback):
         tasks = self.order[:seen]
         for split in self.splits:
             sub = [[self._score(r, split, t) for t in tasks] for r in rows]
-            self.writer.add_scalar(f"avg_seen/{split}", math.fsum(sub[-1]) / seen, seen)
+            # The last row always scores every seen task; only earlier rows may hold skipped cells.
+            self.writer.add_scalar(f"avg_seen/{split}", math.fsum(v for v in sub[-1] if v is not None) / seen, seen)
             if seen >= 2:  # forgetting needs at least one task learned before the latest one
                 self.writer.add_scalar(f"forgetting/{split}", forgetting(sub), seen)

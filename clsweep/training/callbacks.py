@@ -87,9 +87,9 @@ class CallbackList(Callback):
 
 def row_line(row: Row, order: Sequence[str], split: str, primary: dict[str, str]) -> str:
     scores = getattr(row, split)
-    vals = [scores[t][primary[t]] for t in order]
-    cells = " ".join(f"{t}={v:.3f}" for t, v in zip(order, vals, strict=True))
-    return f"{cells} | mean={sum(vals) / len(vals):.3f}"
+    vals = {t: scores[t][primary[t]] for t in order if t in scores}  # eval.cells: needed skips some
+    cells = " ".join(f"{t}={vals[t]:.3f}" if t in vals else f"{t}=-" for t in order)
+    return f"{cells} | mean={sum(vals.values()) / max(len(vals), 1):.3f}"
 
 
 class Progress(Callback):

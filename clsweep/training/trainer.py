@@ -27,6 +27,14 @@ from clsweep.training.state import Row, RunState, save_checkpoint
 PHASE_KEYS = ("train_s", "after_task_s", "eval_s", "checkpoint_s")
 
 
+def needed_cells(order: Sequence[str], stage: int, policy: str) -> list[str]:
+    """Tasks scored after `stage` tasks. `needed`: what some metric reads: row b from the second task on (FWT),
+    then tasks 1..stage (ACC, BWT, forgetting, learning accuracy) and task stage+1 (FWT's R[i-1][i])."""
+    if policy == "full":
+        return list(order)
+    return list(order[1:]) if stage == 0 else list(order[: stage + 1])
+
+
 def autocast_factory(device: torch.device, precision: str) -> Callable[[], contextlib.AbstractContextManager[Any]]:
     if precision == "fp32":
         return contextlib.nullcontext
@@ -202,7 +210,7 @@ class ContinualTrainer:
         seen = order[:stage]
         for split in ("dev", "test"):
             details = self.cfg.observe.misclassified and split == self.cfg.eval.split
-            for t in order:
+            for t in needed_cells(order, stage, self.cfg.eval.cells):
                 classes = visible_classes(self.cfg.scenario, t, seen, self.model.task_head, self.model.task_classes)
                 res = evaluate(self.model, self.tasks[t], split, self.cfg.eval.batch_size, self.device,
                                self.pad_id, self.autocast, details, classes)

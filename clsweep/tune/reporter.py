@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +16,24 @@ from clsweep.training.state import RunState
 TRIAL_STATE = "trial.json"  # inside each reported checkpoint: which run of the trial it belongs to
 
 
+def _cell(row: Any, split: str, task: str, primary: dict[str, str]) -> float | None:
+    scores = getattr(row, split)
+    return float(scores[task][primary[task]]) if task in scores else None
+
+
 def boundary_metrics(state: RunState, primary: dict[str, str]) -> dict[str, Any]:
     """Flat metrics after the latest task: per-task scores by name, average over seen tasks, running forgetting."""
     seen = state.order[: state.completed]
     out: dict[str, Any] = {"tasks_seen": state.completed, "last_task": seen[-1], "order": ">".join(state.order)}
     for split in ("dev", "test"):
         # R restricted to the tasks seen so far: square, since every row scores every task.
-        rows = [[getattr(r, split)[t][primary[t]] for t in seen] for r in state.rows]
+        rows = [[_cell(r, split, t, primary) for t in seen] for r in state.rows]
         # Every task's score in every report: Tune's progress.csv drops keys that first appear later.
-        latest = getattr(state.rows[-1], split)
+        # A cell `eval.cells: needed` skipped is reported as NaN.
         for t in state.order:
-            out[f"{split}/{t}"] = latest[t][primary[t]]
-        out[f"{split}_avg_seen"] = sum(rows[-1]) / len(seen)
+            cell = _cell(state.rows[-1], split, t, primary)
+            out[f"{split}/{t}"] = math.nan if cell is None else cell
+        out[f"{split}_avg_seen"] = sum(v for v in rows[-1] if v is not None) / len(seen)
         out[f"{split}_forgetting"] = forgetting(rows) if len(seen) > 1 else 0.0
     return out
 
