@@ -24,12 +24,13 @@ MODELS = {"tiny": TINY, "base": BASE}
 
 
 def suite(n: int) -> dict[str, dict[str, Any]]:
-    """Tasklist entries for the first `n` tasks of the synthetic suite (n <= 10)."""
+    """Tasklist entries for the first `n` tasks of the synthetic suite (n <= 18)."""
     tasks: dict[str, dict[str, Any]] = {}
     for name in BASE_SUITE[:n]:
         tasks[name] = {"source": {"task": name}}
-    for i, name in enumerate(EXTRA[: max(0, n - len(BASE_SUITE))]):
-        tasks[f"{name}_b"] = {"source": {"task": name, "seed": 100 + i}}
+    for i in range(max(0, n - len(BASE_SUITE))):  # reseeded copies: _b, _c, ... (pp15-length sequences too)
+        name = EXTRA[i % len(EXTRA)]
+        tasks[f"{name}_{'bcd'[i // len(EXTRA)]}"] = {"source": {"task": name, "seed": 100 + i}}
     if "pair" in tasks:
         tasks["pair"]["text_pair_column"] = "text_pair"
     if "ner" in tasks:

@@ -28,6 +28,7 @@ Rerun (CPU rows on a quiet machine: other processes move wall-clock figures):
     python benchmarks/bench_sweep.py --trials 4                      # sweep efficiency (about 10 minutes)
     python benchmarks/bench_data.py --repeats 3                      # data preparation, cache miss vs hit
     python benchmarks/bench_cost.py --tasks 2 4 5 8                  # evaluation share, cost as T grows
+    python benchmarks/bench_eval_cells.py --tasks 5 15 --repeats 3   # eval.cells: needed against full
     python benchmarks/bench_observe.py --repeats 9 --threads 1       # measurement overhead
     bash benchmarks/gpu_all.sh                                       # on a GPU machine: the GPU rows
     python benchmarks/render.py
@@ -108,6 +109,18 @@ def cost(d: dict[str, Any]) -> str:
               f"{_verdict(share <= 0.25)}.\n")
 
 
+def eval_cells(d: dict[str, Any]) -> str:
+    rows = [[r["tasks"], f"{r['cells_needed']}/{r['cells_full']}", f"{r['full']['eval_s']:.1f}",
+             f"{r['needed']['eval_s']:.1f}", f"{r['eval_saving']:.0%}", f"{r['full']['run_s']:.1f}",
+             f"{r['needed']['run_s']:.1f}", f"{r['trial_speedup']:.2f}x", "yes" if r["metrics_identical"] else "NO"]
+            for r in d["rows"]]
+    return (f"{_machine(d)} One fine-tuning trial per side, in-process, {d['threads']} thread(s), clsweep's "
+            f"default training (1 epoch) on the synthetic suite, medians of {d['rows'][0]['repeats']} alternating "
+            "repeats; cells are per split (dev and test alike).\n\n"
+            + _table(["T", "cells evaluated", "eval s full", "eval s needed", "eval saving", "trial s full",
+                      "trial s needed", "trial speed-up", "metrics identical"], rows) + "\n")
+
+
 def packing(d: dict[str, Any]) -> str:
     out = []
     for m in d["models"]:
@@ -169,6 +182,9 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str], str]] = [
     ("Cost as T grows, and the evaluation share", "cost", cost,
      "`benchmarks/bench_cost.py`: R needs T+1 evaluation stages of every task on dev and test, so evaluation "
      "grows as T^2 and training as T."),
+    ("Evaluating only the cells metrics read (`eval.cells: needed`)", "eval_cells", eval_cells,
+     "`benchmarks/bench_eval_cells.py`: no metric reads R above the superdiagonal (ACC, BWT, forgetting and "
+     "learning accuracy read the lower triangle, FWT row b and R[i-1][i]); `needed` skips those cells."),
     ("GPU packing: several trials on one GPU", "gpu_packing", packing,
      "`benchmarks/bench_gpu_packing.py`: Ray's GPU fractions are bookkeeping only, so a trial at 0.25 is a "
      "process sharing the card with three others; the script starts 1, 2 or 4 `clsweep train` processes at "
