@@ -122,6 +122,8 @@ class ApproachConfig(Strict):
 class TrainConfig(Strict):
     optimizer: Literal["adamw", "adam", "sgd"] = "adamw"
     lr: float = Field(5e-5, gt=0)
+    head_lr: float | None = Field(None, gt=0, description="learning rate of the task heads; default: the task's lr. "
+                                  "A new head starts from random weights and may need more than a pretrained encoder")
     weight_decay: float = Field(0.01, ge=0)
     momentum: float = Field(0.9, ge=0, lt=1, description="sgd only")
     scheduler: Literal["constant", "linear", "cosine"] = "linear"

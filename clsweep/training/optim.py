@@ -19,9 +19,11 @@ def _decays(name: str, p: nn.Parameter) -> bool:
 def build_optimizer(named: Iterable[tuple[str, nn.Parameter]], cfg: TrainConfig, lr: float,
                     device: torch.device) -> torch.optim.Optimizer:
     named = [(n, p) for n, p in named if p.requires_grad]
+    head_lr = cfg.head_lr or lr
     groups = [
-        {"params": [p for n, p in named if _decays(n, p)], "weight_decay": cfg.weight_decay},
-        {"params": [p for n, p in named if not _decays(n, p)], "weight_decay": 0.0},
+        {"params": [p for n, p in named if _decays(n, p) == decay and n.startswith("heads.") == head],
+         "weight_decay": cfg.weight_decay if decay else 0.0, "lr": head_lr if head else lr}
+        for head in (False, True) for decay in (True, False)
     ]
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum)

@@ -190,3 +190,25 @@ def test_joint_rows_restart_from_the_initial_weights_with_each_tasks_epochs(raw:
     assert result["timings"]["tasks"]["register"]["steps"] == 12
     warm, _ = _joint(raw, tmp_path, "previous", start="previous")
     assert not all(torch.equal(warm.starts[1][n], warm.starts[0][n]) for n in first)  # today's warm start
+
+
+def test_head_lr_applies_to_heads_only_and_follows_the_schedule() -> None:
+    from clsweep.config import TrainConfig
+    from clsweep.training.optim import build_optimizer, build_scheduler
+
+    backbone, head = torch.nn.Linear(3, 3), torch.nn.Linear(3, 2)
+    named = [("backbone.weight", backbone.weight), ("backbone.bias", backbone.bias),
+             ("heads.a.out.weight", head.weight), ("heads.a.out.bias", head.bias)]
+    cfg = TrainConfig(lr=1e-4, head_lr=1e-2, scheduler="linear")
+    opt = build_optimizer(named, cfg, 2e-4, torch.device("cpu"))  # a task's own lr overrides train.lr
+    lrs = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    assert lrs[id(backbone.weight)] == lrs[id(backbone.bias)] == 2e-4
+    assert lrs[id(head.weight)] == lrs[id(head.bias)] == 1e-2
+    decay = {id(p): g["weight_decay"] for g in opt.param_groups for p in g["params"]}
+    assert decay[id(head.weight)] == cfg.weight_decay and decay[id(head.bias)] == 0.0
+    sched = build_scheduler(opt, cfg, total_steps=4)
+    opt.step()
+    sched.step()
+    assert sorted({g["lr"] for g in opt.param_groups if g["params"]}) == pytest.approx([2e-4 * 0.75, 1e-2 * 0.75])
+    same = build_optimizer(named, TrainConfig(lr=1e-4), 1e-4, torch.device("cpu"))
+    assert {g["lr"] for g in same.param_groups} == {1e-4}  # no head_lr: one learning rate
