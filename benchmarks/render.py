@@ -172,6 +172,12 @@ def gpu_run(d: dict[str, Any]) -> str:
             + "\n")
 
 
+def real_study(d: dict[str, Any]) -> str:
+    from real_study.table import section  # benchmarks/real_study/, next to this script
+
+    return f"{_machine(d)} " + section(d, HERE / "real_study" / "NOTES.md")
+
+
 SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str], str]] = [
     ("Trainer overhead against a minimal PyTorch loop", "trainer_cpu", lambda d: trainer(d, "CPU"),
      "`benchmarks/bench_trainer.py`: same model, data, batches, optimizer, schedule, clipping and evaluations "
@@ -190,6 +196,11 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str], str]] = [
      "process sharing the card with three others; the script starts 1, 2 or 4 `clsweep train` processes at "
      "once on one GPU (no Ray needed on the GPU machine) after one untimed warm-up trial."),
     ("Measurement overhead", "observe", observe, "`benchmarks/bench_observe.py`."),
+    ("A reference study on real data", "real_study", real_study,
+     "`benchmarks/real_study/run.py` (issue 14): fine-tuning, EWC, LwF, replay, DER++, A-GEM and joint on four "
+     "tasks of O-LoRA's CL_Benchmark (AG News, DBpedia, Yelp, Amazon; `tasklists/olora4.yaml`) with the "
+     "pretrained all-MiniLM-L6-v2, over the 4 orderings of a Williams design, sized for 2 CPU cores "
+     "(`benchmarks/real_study/README.md`)."),
     ("A real GPU run's measurements", "gpu_run_result", gpu_run,
      "`benchmarks/gpu_all.sh` step 1; the full result.json is `benchmarks/results/gpu_run_result.json`."),
 ]
