@@ -6,6 +6,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -164,12 +165,13 @@ def paired_table(runs: pd.DataFrame, metrics: Sequence[str] = ("acc", "forgettin
     """Every pair of configurations compared on the runs they share (same order and seed), per metric.
 
     mean_diff is a - b; p_holm is the Wilcoxon p over the (order, seed) pairs adjusted (Holm) over all pairs of
-    the same metric; the bootstrap CI resamples orderings (all seeds of a drawn ordering together), so it is
-    as wide as the number of orderings warrants. A difference is `distinguishable` from noise when p_holm <
-    alpha and that CI excludes 0.
+    the same metric, min_p_holm the smallest value p_holm could take with these numbers of pairs; the
+    bootstrap CI resamples orderings (all seeds of a drawn ordering together), so it is as wide as the number
+    of orderings warrants. A difference is `distinguishable` from noise when p_holm < alpha and that CI
+    excludes 0.
     """
     cols = ["metric", "a", "b", "n", "n_orders", "mean_diff", "ci_low", "ci_high", "a_higher", "a_lower", "ties",
-            "sign_p", "wilcoxon_p", "min_p", "p_holm", "distinguishable"]
+            "sign_p", "wilcoxon_p", "min_p", "p_holm", "min_p_holm", "distinguishable"]
     configs = sorted(runs["config_id"].astype(str).unique()) if not runs.empty else []
     rows = []
     for m in metrics:
@@ -183,12 +185,15 @@ def paired_table(runs: pd.DataFrame, metrics: Sequence[str] = ("acc", "forgettin
             orders = both.index.get_level_values("order").astype(str).tolist()
             # one shared ordering: the seeds are all the replication there is (conditional on that ordering)
             clusters = orders if len(set(orders)) > 1 else None
-            result = vars(paired(both["a"].tolist(), both["b"].tolist(), clusters=clusters))
-            result.pop("clusters")
+            result = asdict(paired(both["a"].tolist(), both["b"].tolist(), clusters=clusters))
+            result.pop("clusters")  # the pairs' clusters are the orderings: n_orders, counted with one too
             result["n_orders"] = len(set(orders))
             block.append({"metric": m, "a": a, "b": b, **result})
-        for row, p in zip(block, holm([r["wilcoxon_p"] for r in block]), strict=True):
-            row["p_holm"] = p
+        # Holm is monotone in every p: adjusting the smallest attainable p of each pair bounds what the pair's
+        # adjusted p can ever reach with this many pairs and comparisons
+        floors = holm([r["min_p"] for r in block])
+        for row, p, floor in zip(block, holm([r["wilcoxon_p"] for r in block]), floors, strict=True):
+            row["p_holm"], row["min_p_holm"] = p, floor
             excludes_zero = row["ci_low"] > 0 or row["ci_high"] < 0
             row["distinguishable"] = bool(p < alpha and excludes_zero)
         rows += block
@@ -206,6 +211,9 @@ def describe_pair(row: pd.Series, alpha: float = ALPHA) -> str:
         return f"{what}: distinguishable from noise"
     if row["min_p"] >= alpha:
         return f"{what}: too few pairs to tell (the smallest attainable p is {row['min_p']:.3g})"
+    if row.get("min_p_holm", row["min_p"]) >= alpha:
+        return (f"{what}: too few pairs to tell after Holm (the smallest attainable adjusted p is "
+                f"{row['min_p_holm']:.3g}: more orderings or seeds, or fewer comparisons)")
     return f"{what}: not distinguishable from noise"
 
 

@@ -163,6 +163,12 @@ def test_paired_table_holm_over_three_configs(root: Path) -> None:
     raw = table["wilcoxon_p"].tolist()
     assert table["p_holm"].tolist() == pytest.approx([3 * raw[0], 3 * raw[0], 3 * raw[0]])
     assert not table["distinguishable"].any()  # 6 pairs cannot survive a threefold correction
+    # ewc beats ft in all 6 pairs (the most extreme outcome): the verdict is "cannot tell", not "noise"
+    assert table["min_p_holm"].tolist() == pytest.approx([3 * 2 / 64] * 3)
+    sentence = describe_pair(table.iloc[0])
+    assert sentence.endswith("too few pairs to tell after Holm (the smallest attainable adjusted p is 0.0938: "
+                             "more orderings or seeds, or fewer comparisons)")
+    assert "not distinguishable" not in sentence
 
 
 def _numpy_bootstrap(values: list[float]) -> tuple[float, float]:
