@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from clsweep.analysis.aggregate import (
+    SELECT_ON,
     describe_pair,
+    dev_selection,
     format_table,
     order_disparity_table,
     paired_table,
     position_table,
+    rank_on_dev,
+    selected_runs,
     summarize,
     variance_table,
     write_summary,
@@ -16,6 +20,8 @@ from clsweep.analysis.collect import (
     cell_table,
     find_results,
     hyperparameters,
+    intransigence_by_run,
+    joint_references,
     load_results,
     load_runs,
     load_task_scores,
@@ -34,7 +40,15 @@ from clsweep.analysis.notebook import (
 )
 from clsweep.analysis.plots import final_scores_table, plot_final_scores, plot_forgetting, plot_matrix
 from clsweep.analysis.report import Figure, analyze, console_text, sweep_summary, write_figures, write_tables
-from clsweep.analysis.stats import bootstrap_ci, describe, holm, paired, t_critical, variance_shares
+from clsweep.analysis.stats import (
+    bootstrap_ci,
+    cluster_means,
+    describe,
+    holm,
+    paired,
+    t_critical,
+    variance_shares,
+)
 from clsweep.analysis.study import Study, resolve
 from clsweep.analysis.trends import (
     identity_matrix,
@@ -48,15 +62,18 @@ from clsweep.analysis.trends import (
 __all__ = [
     "COMPARISON_FIGURES",
     "FORGETTING_FIGURES",
+    "SELECT_ON",
     "Figure",
     "Study",
     "analyze",
     "bootstrap_ci",
     "cell_table",
+    "cluster_means",
     "comparison_table",
     "console_text",
     "describe",
     "describe_pair",
+    "dev_selection",
     "figures",
     "final_scores_table",
     "find_results",
@@ -65,6 +82,8 @@ __all__ = [
     "holm",
     "hyperparameters",
     "identity_matrix",
+    "intransigence_by_run",
+    "joint_references",
     "learning_curves",
     "load_results",
     "load_runs",
@@ -81,8 +100,10 @@ __all__ = [
     "plot_learning_curves",
     "plot_matrix",
     "position_table",
+    "rank_on_dev",
     "resolve",
     "runs_table",
+    "selected_runs",
     "show",
     "summarize",
     "sweep_summary",

@@ -6,6 +6,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -14,35 +15,102 @@ from clsweep.analysis.stats import describe, holm, paired, variance_shares
 from clsweep.io import write_text_atomic
 from clsweep.metrics.matrix import order_disparity
 
-BASE_METRICS = ("acc", "bwt", "fwt", "forgetting", "learning_accuracy")
+BASE_METRICS = ("acc", "bwt", "fwt", "forgetting", "learning_accuracy", "intransigence")
 SUMMARY_METRICS = (*BASE_METRICS, *(f"{m}_dev" for m in BASE_METRICS))
 STATS = ("mean", "std", "sem", "ci95", "ci_low", "ci_high", "min", "max")
 ALPHA = 0.05
+# Choose on dev, report on test: every ranking, "best" and selection reads this dev column, never a test one.
+SELECT_ON = "acc_dev"
+LOWER_IS_BETTER = ("forgetting", "intransigence")  # metric names (either split) where less is better
+CLUSTER = "order"  # seeds repeat orderings: intervals resample orderings, not runs
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of metric (acc, acc_dev, forgetting_dev, ...) is better."""
+    return metric.removesuffix("_dev") not in LOWER_IS_BETTER
+
+
+def _check_dev(metric: str) -> None:
+    if not metric.endswith("_dev"):
+        raise ValueError(f"rank and select on a dev metric (e.g. {SELECT_ON}), not {metric!r}: choose on dev, "
+                         "report on test")
+
+
+def rank_on_dev(summary: pd.DataFrame, metric: str = SELECT_ON) -> pd.DataFrame:
+    """summary with the best mean of the dev metric first (NaN last, ties in the given order)."""
+    _check_dev(metric)
+    column = f"{metric}_mean"
+    if column not in summary.columns:
+        return summary.reset_index(drop=True)
+    return summary.sort_values(column, ascending=not higher_is_better(metric), kind="stable",
+                               na_position="last").reset_index(drop=True)
+
+
+def _clusters(group: pd.DataFrame) -> list[object] | None:
+    """The ordering of each run when the group spans several orderings; None with one (nothing to resample)."""
+    if CLUSTER not in group.columns or group[CLUSTER].nunique() < 2:
+        return None
+    return group[CLUSTER].astype(str).tolist()
 
 
 def summarize(df: pd.DataFrame, metrics: Sequence[str] = SUMMARY_METRICS,
-              by: Sequence[str] = ("config_id",)) -> pd.DataFrame:
-    """Per group: n, then for each metric its mean, std, sem, ci95 (t half-width), bootstrap ci_low/ci_high,
-    min and max as <metric>_<stat>; best acc_mean first."""
+              by: Sequence[str] = ("config_id",), rank_by: str = SELECT_ON) -> pd.DataFrame:
+    """Per group: n, n_orders, then for each metric its mean, std, sem, ci95 (t half-width), bootstrap
+    ci_low/ci_high, min and max as <metric>_<stat>; the best mean of the dev metric `rank_by` first.
+
+    Where a group spans several orderings, sem, ci95 and the bootstrap interval are over orderings (seeds of
+    one ordering averaged, orderings resampled), so repeating seeds cannot narrow them; with one ordering
+    they are over its runs (seeds), conditional on that ordering.
+    """
+    _check_dev(rank_by)
     keys, metrics = list(by), [m for m in metrics if m in df.columns or m not in SUMMARY_METRICS]
     missing = [c for c in [*keys, *metrics] if c not in df.columns]
     if missing:
         raise ValueError(f"cannot summarize: no column(s) {', '.join(missing)} in the runs table")
-    cols = [*keys, "n", *[f"{m}_{s}" for m in metrics for s in STATS]]
+    cols = [*keys, "n", "n_orders", *[f"{m}_{s}" for m in metrics for s in STATS]]
     if df.empty:
         return pd.DataFrame(columns=cols)
     rows = []
     for key, group in df.groupby(keys, sort=True, dropna=False):
         row: dict[str, object] = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         row["n"] = len(group)
+        row["n_orders"] = group[CLUSTER].nunique() if CLUSTER in group.columns else math.nan
+        clusters = _clusters(group)
         for m in metrics:
-            stats = describe(pd.to_numeric(group[m], errors="coerce").to_numpy(dtype=float))
+            stats = describe(pd.to_numeric(group[m], errors="coerce").to_numpy(dtype=float), clusters=clusters)
             row.update({f"{m}_{s}": stats[s] for s in STATS})
         rows.append(row)
-    out = pd.DataFrame(rows, columns=cols)
-    # best first; the sort key falls back to the first metric when acc is not in the table
-    sort_by = "acc_mean" if "acc_mean" in out.columns else f"{metrics[0]}_mean" if metrics else keys[0]
-    return out.sort_values(sort_by, ascending=False, kind="stable", na_position="last").reset_index(drop=True)
+    return rank_on_dev(pd.DataFrame(rows, columns=cols), rank_by)
+
+
+def dev_selection(runs: pd.DataFrame, by: str = "approach", metric: str = SELECT_ON,
+                  summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Choose on dev, report on test: per `by` group (approach), the configuration with the best mean of the
+    dev `metric` among its configurations, with that configuration's full summary row (its test numbers).
+
+    Columns: by, config_id (the one chosen), n_configs (the candidates), selected_on (the metric), then the
+    summary columns. Groups where no configuration has a dev score choose nothing; best dev score first.
+    """
+    _check_dev(metric)
+    summary = summarize(runs, rank_by=metric) if summary is None else rank_on_dev(summary, metric)
+    if runs.empty or summary.empty:
+        rest = [c for c in summary.columns if c != "config_id"]
+        return pd.DataFrame(columns=[by, "config_id", "n_configs", "selected_on", *rest])
+    groups = runs.groupby(runs["config_id"].astype(str))[by].first()
+    ranked = summary.assign(**{by: summary["config_id"].astype(str).map(groups)})
+    ranked = ranked.dropna(subset=[f"{metric}_mean"]) if f"{metric}_mean" in ranked.columns else ranked.iloc[:0]
+    counts = runs.groupby(by)["config_id"].nunique()
+    chosen = ranked.groupby(by, sort=False).head(1)  # ranked best-on-dev first, so the first of each group
+    out = chosen.assign(n_configs=chosen[by].map(counts).astype(int), selected_on=metric)
+    lead = [by, "config_id", "n_configs", "selected_on"]
+    return out[lead + [c for c in out.columns if c not in lead]].reset_index(drop=True)
+
+
+def selected_runs(runs: pd.DataFrame, selection: pd.DataFrame | None = None, by: str = "approach",
+                  metric: str = SELECT_ON) -> pd.DataFrame:
+    """The runs of the configurations dev_selection chooses (one configuration per approach)."""
+    chosen = set((dev_selection(runs, by, metric) if selection is None else selection)["config_id"].astype(str))
+    return runs[runs["config_id"].astype(str).isin(chosen)]
 
 
 def order_disparity_table(task_df: pd.DataFrame) -> pd.DataFrame:
@@ -96,11 +164,14 @@ def paired_table(runs: pd.DataFrame, metrics: Sequence[str] = ("acc", "forgettin
                  alpha: float = ALPHA) -> pd.DataFrame:
     """Every pair of configurations compared on the runs they share (same order and seed), per metric.
 
-    mean_diff is a - b; p_holm is the Wilcoxon p adjusted (Holm) over all pairs of the same metric; a
-    difference is `distinguishable` from noise when p_holm < alpha and the bootstrap CI excludes 0.
+    mean_diff is a - b; p_holm is the Wilcoxon p over the (order, seed) pairs adjusted (Holm) over all pairs of
+    the same metric, min_p_holm the smallest value p_holm could take with these numbers of pairs; the
+    bootstrap CI resamples orderings (all seeds of a drawn ordering together), so it is as wide as the number
+    of orderings warrants. A difference is `distinguishable` from noise when p_holm < alpha and that CI
+    excludes 0.
     """
-    cols = ["metric", "a", "b", "n", "mean_diff", "ci_low", "ci_high", "a_higher", "a_lower", "ties", "sign_p",
-            "wilcoxon_p", "min_p", "p_holm", "distinguishable"]
+    cols = ["metric", "a", "b", "n", "n_orders", "mean_diff", "ci_low", "ci_high", "a_higher", "a_lower", "ties",
+            "sign_p", "wilcoxon_p", "min_p", "p_holm", "min_p_holm", "distinguishable"]
     configs = sorted(runs["config_id"].astype(str).unique()) if not runs.empty else []
     rows = []
     for m in metrics:
@@ -111,9 +182,18 @@ def paired_table(runs: pd.DataFrame, metrics: Sequence[str] = ("acc", "forgettin
             both = pd.concat([cell.loc[a].rename("a"), cell.loc[b].rename("b")], axis=1, join="inner").dropna()
             if both.empty:
                 continue  # never run on a shared ordering and seed: nothing to pair
-            block.append({"metric": m, "a": a, "b": b, **vars(paired(both["a"].tolist(), both["b"].tolist()))})
-        for row, p in zip(block, holm([r["wilcoxon_p"] for r in block]), strict=True):
-            row["p_holm"] = p
+            orders = both.index.get_level_values("order").astype(str).tolist()
+            # one shared ordering: the seeds are all the replication there is (conditional on that ordering)
+            clusters = orders if len(set(orders)) > 1 else None
+            result = asdict(paired(both["a"].tolist(), both["b"].tolist(), clusters=clusters))
+            result.pop("clusters")  # the pairs' clusters are the orderings: n_orders, counted with one too
+            result["n_orders"] = len(set(orders))
+            block.append({"metric": m, "a": a, "b": b, **result})
+        # Holm is monotone in every p: adjusting the smallest attainable p of each pair bounds what the pair's
+        # adjusted p can ever reach with this many pairs and comparisons
+        floors = holm([r["min_p"] for r in block])
+        for row, p, floor in zip(block, holm([r["wilcoxon_p"] for r in block]), floors, strict=True):
+            row["p_holm"], row["min_p_holm"] = p, floor
             excludes_zero = row["ci_low"] > 0 or row["ci_high"] < 0
             row["distinguishable"] = bool(p < alpha and excludes_zero)
         rows += block
@@ -123,13 +203,17 @@ def paired_table(runs: pd.DataFrame, metrics: Sequence[str] = ("acc", "forgettin
 def describe_pair(row: pd.Series, alpha: float = ALPHA) -> str:
     """One sentence for a paired_table row, saying whether the difference stands out from noise."""
     what = (f"{row['metric']}: {row['a']} - {row['b']} = {row['mean_diff']:+.4f} "
-            f"(95% CI {row['ci_low']:+.4f} .. {row['ci_high']:+.4f}; a higher in {row['a_higher']}, lower in "
+            f"(95% CI over {row['n_orders']} ordering(s) {row['ci_low']:+.4f} .. {row['ci_high']:+.4f}; "
+            f"a higher in {row['a_higher']}, lower in "
             f"{row['a_lower']}, tied in {row['ties']} of {row['n']} paired runs; "
             f"Wilcoxon p {row['wilcoxon_p']:.3g}, Holm {row['p_holm']:.3g})")
     if row["distinguishable"]:
         return f"{what}: distinguishable from noise"
     if row["min_p"] >= alpha:
         return f"{what}: too few pairs to tell (the smallest attainable p is {row['min_p']:.3g})"
+    if row.get("min_p_holm", row["min_p"]) >= alpha:
+        return (f"{what}: too few pairs to tell after Holm (the smallest attainable adjusted p is "
+                f"{row['min_p_holm']:.3g}: more orderings or seeds, or fewer comparisons)")
     return f"{what}: not distinguishable from noise"
 
 
@@ -139,12 +223,14 @@ def _mean_std(mean: float, std: float) -> str:
     return f"{mean:.4f}" if pd.isna(std) else f"{mean:.4f}±{std:.4f}"
 
 
-def format_table(summary: pd.DataFrame, metrics: Sequence[str] = ("acc", "bwt", "forgetting")) -> str:
-    """Fixed-width text: the group columns, n, and mean±std of each metric that summary holds."""
+def format_table(summary: pd.DataFrame,
+                 metrics: Sequence[str] = ("acc_dev", "acc", "bwt", "forgetting", "intransigence")) -> str:
+    """Fixed-width text: the group columns, n, and mean±std of each metric that summary holds (a metric with
+    no value at all, e.g. intransigence without joint runs, is left out)."""
     if summary.empty:
         return "(no runs)"
     keys = list(summary.columns[: list(summary.columns).index("n")]) if "n" in summary.columns else []
-    shown = [m for m in metrics if f"{m}_mean" in summary.columns]
+    shown = [m for m in metrics if f"{m}_mean" in summary.columns and summary[f"{m}_mean"].notna().any()]
     header = [*keys, "n", *shown]
     body = [[*(str(r[k]) for k in keys), str(r["n"]), *(_mean_std(r[f"{m}_mean"], r[f"{m}_std"]) for m in shown)]
             for _, r in summary.iterrows()]

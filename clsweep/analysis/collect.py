@@ -7,22 +7,28 @@ import json
 import math
 import warnings
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from clsweep.metrics.matrix import forgetting_per_task
+from clsweep.metrics.matrix import forgetting_per_task, intransigence_vs_joint
 
 RESULT_NAME = "result.json"
 CHECKPOINTS = "checkpoints"
 METRICS = ("acc", "bwt", "fwt", "forgetting", "learning_accuracy", "avg_incremental_acc")
 SPLITS = {"test": "", "dev": "_dev"}  # split -> column suffix
+# Derived across runs (against a matching joint run), not stored in result.json.
+DERIVED = ("intransigence",)
 IDENTITY = ["path", "source", "config_id", "approach", "order_id", "order", "seed"]
-RUN_COLUMNS = [*IDENTITY, "T", *[f"{m}{suffix}" for suffix in SPLITS.values() for m in METRICS]]
-TASK_COLUMNS = [*IDENTITY, "task", "position", "final", "learned", "best", "forgetting"]
+RUN_COLUMNS = [*IDENTITY, "T", *[f"{m}{suffix}" for suffix in SPLITS.values() for m in (*METRICS, *DERIVED)]]
+TASK_COLUMNS = [*IDENTITY, "task", "position", "final", "learned", "best", "forgetting", "intransigence"]
 CELL_COLUMNS = [*IDENTITY, "step", "after", "task", "position", "seen", "score"]
 _REQUIRED = ("tasks", "seed", "approach", "matrix", "matrix_dev", "metrics", "metrics_dev")
+JOINT = "joint"
+# train settings that do not change what a run learns: a joint reference need not share them
+_RUNTIME_TRAIN_KEYS = frozenset({"seed", "device", "num_threads", "log_every"})
 
 Source = str | Path | Iterable[str | Path]
 Loaded = list[tuple[Path, dict[str, Any]]]  # (result.json path, parsed content)
@@ -105,12 +111,14 @@ def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def _run_row(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+def _run_row(path: Path, data: dict[str, Any], intr: dict[str, list[float] | None]) -> dict[str, Any]:
     row: dict[str, Any] = {"path": str(path), **identity(data), "T": len(data["tasks"])}
-    for suffix in SPLITS.values():
+    for split, suffix in SPLITS.items():
         stored = data["metrics" + suffix] or {}
         for m in METRICS:
             row[m + suffix] = _number(stored.get(m))
+        per_task = intr[split]
+        row["intransigence" + suffix] = math.fsum(per_task) / len(per_task) if per_task else math.nan
     overrides = (data.get("sweep") or {}).get("overrides") or {}
     for key, value in overrides.items():
         row.setdefault(key, value)  # never let an override shadow a run column
@@ -126,8 +134,14 @@ def _frame(rows: list[dict[str, Any]], first: Sequence[str]) -> pd.DataFrame:
 
 
 def runs_table(results: Loaded) -> pd.DataFrame:
-    """One row per run: identity, test metrics (no suffix), dev metrics (_dev), one column per swept override."""
-    return _frame([_run_row(path, data) for path, data in results], RUN_COLUMNS)
+    """One row per run: identity, test metrics (no suffix), dev metrics (_dev), one column per swept override.
+
+    intransigence (and _dev) is the mean I_k against the joint run of the same order, seed and settings, NaN
+    where there is none (and for joint runs, the reference themselves).
+    """
+    intr = {split: intransigence_by_run(results, split) for split in SPLITS}
+    return _frame([_run_row(path, data, {s: intr[s].get(str(path)) for s in SPLITS}) for path, data in results],
+                  RUN_COLUMNS)
 
 
 def hyperparameters(runs: pd.DataFrame) -> list[str]:
@@ -148,16 +162,24 @@ def _matrix(path: Path, data: dict[str, Any], split: str) -> tuple[list[str], li
     return tasks, matrix
 
 
-def _task_rows(path: Path, data: dict[str, Any], split: str) -> list[dict[str, Any]]:
+def _nullable(matrix: list[list[float]]) -> list[list[float | None]]:
+    """NaN cells (not evaluated) back to None, the form the metric functions take for a skipped cell."""
+    return [[None if math.isnan(v) else v for v in row] for row in matrix]
+
+
+def _task_rows(path: Path, data: dict[str, Any], split: str,
+               intr: dict[str, list[float]] | None = None) -> list[dict[str, Any]]:
     """One row per task of a run, named by task: positions differ between orderings."""
     tasks, matrix = _matrix(path, data, split)
-    forgot = forgetting_per_task([[None if math.isnan(v) else v for v in row] for row in matrix])
+    forgot = forgetting_per_task(_nullable(matrix))
+    own = (intr or {}).get(str(path))
     ident = {"path": str(path), **identity(data)}
     rows = []
     for j, task in enumerate(tasks):
         after = [matrix[i][j] for i in range(j, len(tasks))]  # rows from learning j to the end
         rows.append({**ident, "task": task, "position": j + 1, "final": after[-1], "learned": after[0],
-                     "best": max(after), "forgetting": forgot[j] if j < len(forgot) else math.nan})
+                     "best": max(after), "forgetting": forgot[j] if j < len(forgot) else math.nan,
+                     "intransigence": own[j] if own else math.nan})
     return rows
 
 
@@ -167,6 +189,59 @@ def _cell_rows(path: Path, data: dict[str, Any], split: str) -> list[dict[str, A
     ident = {"path": str(path), **identity(data)}
     return [{**ident, "step": k + 1, "after": tasks[k], "task": task, "position": j + 1, "seen": j <= k,
              "score": matrix[k][j]} for k in range(len(tasks)) for j, task in enumerate(tasks)]
+
+
+def _settings(data: dict[str, Any]) -> dict[str, Any]:
+    """What a joint reference must share with a run besides order and seed, as far as the result records it:
+    the data (tasklist), the model, the training settings and the split R was scored on."""
+    out: dict[str, Any] = {}
+    if data.get("eval_split") is not None:
+        out["eval_split"] = data["eval_split"]
+    cfg = data.get("config")
+    if isinstance(cfg, dict):
+        out["tasklist"], out["model"] = cfg.get("tasklist"), cfg.get("model")
+        out["train"] = {k: v for k, v in (cfg.get("train") or {}).items() if k not in _RUNTIME_TRAIN_KEYS}
+    return out
+
+
+def _same_settings(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    # a setting one of the two results does not record cannot be compared; every one both record must agree
+    return all(a[k] == b[k] for k in a.keys() & b.keys())
+
+
+def joint_references(results: Loaded) -> dict[str, list[Path]]:
+    """For each non-joint run (by path): the joint runs of the same order, seed and recorded settings."""
+    joints = [(path, data, _settings(data)) for path, data in results if data["approach"] == JOINT]
+    out: dict[str, list[Path]] = {}
+    for path, data in results:
+        if data["approach"] == JOINT:
+            continue
+        mine = _settings(data)
+        out[str(path)] = [p for p, d, s in joints if [str(t) for t in d["tasks"]] == [str(t) for t in data["tasks"]]
+                          and d["seed"] == data["seed"] and _same_settings(mine, s)]
+    return out
+
+
+def intransigence_by_run(results: Loaded, split: str = "test") -> dict[str, list[float] | None]:
+    """Per non-joint run (by path): I_k (training order) on `split` against its joint reference, None without one.
+
+    Several matching joint runs (the same cell run twice) are averaged; a run is never scored against a joint
+    run of another order, seed or setting.
+    """
+    by_path = {str(p): d for p, d in results}
+    out: dict[str, list[float] | None] = {}
+    for path, refs in joint_references(results).items():
+        out[path] = None
+        if not refs:
+            continue
+        try:
+            own = _nullable(_matrix(Path(path), by_path[path], split)[1])
+            each = [intransigence_vs_joint(own, _nullable(_matrix(ref, by_path[str(ref)], split)[1])) for ref in refs]
+        except (TypeError, IndexError, ValueError) as err:
+            warnings.warn(f"no intransigence for {path}: {err}", stacklevel=2)
+            continue
+        out[path] = [math.fsum(v) / len(v) for v in zip(*each, strict=True)]
+    return out
 
 
 def _long(results: Loaded, split: str, rows_of: Any, first: Sequence[str]) -> pd.DataFrame:
@@ -182,8 +257,10 @@ def _long(results: Loaded, split: str, rows_of: Any, first: Sequence[str]) -> pd
 
 
 def task_table(results: Loaded, split: str = "test") -> pd.DataFrame:
-    """One row per (run, task): position in the order, just-learned (diagonal), best and final score, f_j."""
-    return _long(results, split, _task_rows, TASK_COLUMNS)
+    """One row per (run, task): position in the order, just-learned (diagonal), best and final score, f_j, and
+    I_k against the matching joint run (NaN without one)."""
+    intr = {p: v for p, v in intransigence_by_run(results, split).items() if v is not None} if split in SPLITS else {}
+    return _long(results, split, partial(_task_rows, intr=intr), TASK_COLUMNS)
 
 
 def cell_table(results: Loaded, split: str = "test") -> pd.DataFrame:

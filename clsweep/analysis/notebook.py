@@ -41,8 +41,8 @@ def forgetting_table(study: Study) -> pd.DataFrame:
 
 
 def comparison_table(study: Study) -> pd.DataFrame:
-    """ACC, forgetting and learning accuracy per configuration, best ACC first."""
-    return _columns(study, ("acc", "forgetting", "learning_accuracy"))
+    """ACC, forgetting and learning accuracy per configuration, best mean dev ACC first (ranked on dev)."""
+    return _columns(study, ("acc_dev", "acc", "forgetting", "learning_accuracy", "intransigence"))
 
 
 def verdicts(study: Study) -> str:

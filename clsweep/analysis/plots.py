@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from clsweep.analysis.aggregate import summarize
+from clsweep.analysis.aggregate import SELECT_ON, summarize
 from clsweep.metrics.matrix import summarize as matrix_metrics
 
 if TYPE_CHECKING:
@@ -166,10 +166,10 @@ def plot_final_scores(task_df: pd.DataFrame, config_id: str, path: str | Path) -
 
 
 def config_order(runs_df: pd.DataFrame) -> list[str]:
-    """Configurations in the summary's order (best mean ACC first), else by name."""
-    if "acc" not in runs_df.columns:
+    """Configurations in the summary's order (best mean dev ACC first), else by name."""
+    if SELECT_ON not in runs_df.columns:
         return sorted(runs_df["config_id"].astype(str).unique())
-    return [str(c) for c in summarize(runs_df, metrics=("acc",))["config_id"]]
+    return [str(c) for c in summarize(runs_df, metrics=(SELECT_ON,))["config_id"]]
 
 
 def _jitter(n: int, width: float = 0.36) -> list[float]:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 import clsweep
-from clsweep.analysis.aggregate import describe_pair, format_table, write_summary
+from clsweep.analysis.aggregate import SELECT_ON, describe_pair, format_table, selected_runs, write_summary
 from clsweep.analysis.collect import SPLITS
 from clsweep.analysis.ordering import family_ordering
 from clsweep.analysis.plots import PLOTS_DIR, _safe, plot_final_scores, plot_forgetting, plot_matrix
@@ -29,12 +29,14 @@ from clsweep.analysis.trends import (
     varied_hyperparameters,
 )
 from clsweep.io import write_text_atomic
-from clsweep.metrics.matrix import DEFINITIONS
+from clsweep.metrics.matrix import DEFINITIONS, INTRANSIGENCE_DEFINITION
 
 SUMMARY_FILE = "summary.csv"
 REPORT_FILE = "report.html"
-TABLES = {"tasks.csv": "tasks", "positions.csv": "positions", "paired.csv": "paired", "variance.csv": "variance",
-          "order_disparity.csv": "disparity"}
+SELECTED_FILE = "selected.csv"
+TABLES = {SELECTED_FILE: "selection", "tasks.csv": "tasks", "positions.csv": "positions", "paired.csv": "paired",
+          "variance.csv": "variance", "order_disparity.csv": "disparity"}
+RULE = "choose on dev, report on test"
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def _figure_plan(study: Study, out: Path) -> list[tuple[str, str, Callable[[Path
                      "'after a' is the state right after learning a, wherever a came in the order.",
                      partial(_identity, study, cid), out / f"identity_matrix_{safe}.png"))
         run = by_path[median_run(study.runs, cid)]
-        plan.append((f"One run's score matrix: {cid}", f"The run closest to the median ACC (order "
+        plan.append((f"One run's score matrix: {cid}", f"The run closest to the median dev ACC (order "
                      f"{' > '.join(run['tasks'])}, seed {run['seed']}).", partial(_one_run, run),
                      out / f"matrix_{safe}.png"))
         if n_orders.get(cid, 0) > 1:
@@ -123,14 +125,38 @@ def write_tables(study: Study, out: Path) -> list[Path]:
     return paths
 
 
+def _with_ci(row: pd.Series, metric: str) -> str:
+    mean, low, high = row.get(f"{metric}_mean"), row.get(f"{metric}_ci_low"), row.get(f"{metric}_ci_high")
+    if mean is None or pd.isna(mean):
+        return "-"
+    return f"{mean:.4f}" if pd.isna(low) else f"{mean:.4f} [{low:.4f}, {high:.4f}]"
+
+
+def selection_lines(selection: pd.DataFrame) -> list[str]:
+    """Per approach: the configuration chosen on dev and its test numbers with their 95% bootstrap CIs."""
+    if selection.empty:
+        return []
+    lines = [f"{RULE}: per approach, the configuration with the best mean {SELECT_ON}, and its test numbers "
+             "(mean [95% bootstrap CI over orderings]):"]
+    for _, r in selection.iterrows():
+        shown = ", ".join(f"{name} {_with_ci(r, m)}" for name, m in
+                          (("ACC", "acc"), ("forgetting", "forgetting"), ("BWT", "bwt"),
+                           ("intransigence", "intransigence")) if pd.notna(r.get(f"{m}_mean")))
+        lines.append(f"  {r['approach']}: {r['config_id']} (best of {r['n_configs']} on {r['selected_on']} "
+                     f"{r[r['selected_on'] + '_mean']:.4f}); test: {shown}")
+    return lines
+
+
 def console_text(study: Study) -> str:
-    """What a terminal shows: the summary table, order disparity and the paired verdicts."""
+    """What a terminal shows: the summary table (ranked on dev), the dev-selected configurations with their test
+    numbers, order disparity and the paired verdicts."""
     lines = [format_table(study.summary())]
+    lines += selection_lines(study.selection())
     opd = study.disparity().dropna(subset=["aopd"])
     if not opd.empty:
         lines.append("order disparity of final scores (AOPD mean / MOPD max over tasks): " + ", ".join(
             f"{r.config_id}: {r.aopd:.4f} / {r.mopd:.4f}" for r in opd.itertuples()))
-    check = family_ordering(study.runs)
+    check = family_ordering(selected_runs(study.runs, study.selection()))  # each approach: its dev choice
     if check is not None:
         lines.append(check.describe())
     pairs = study.paired()
@@ -179,13 +205,28 @@ def _table(df: pd.DataFrame, columns: list[str] | None = None) -> str:
 
 def _mean_ci(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary as readable cells: mean ± std [bootstrap CI] for the headline metrics."""
-    cells = summary[["config_id", "n"]].copy()
-    for m in ("acc", "bwt", "fwt", "forgetting", "learning_accuracy", "acc_dev", "forgetting_dev"):
+    cells = summary[["config_id", "n", "n_orders"]].copy()
+    for m in ("acc_dev", "acc", "bwt", "fwt", "forgetting", "learning_accuracy", "intransigence", "forgetting_dev"):
         if f"{m}_mean" in summary.columns:
+            if summary[f"{m}_mean"].isna().all():
+                continue  # e.g. intransigence without a joint run to measure it against
             cells[m] = [f"{r[m + '_mean']:.4f} ± {r[m + '_std']:.4f} [{r[m + '_ci_low']:.3f}, {r[m + '_ci_high']:.3f}]"
-                        if pd.notna(r[m + "_std"]) else f"{r[m + '_mean']:.4f}" for _, r in summary.iterrows()]
+                        if pd.notna(r[m + "_std"]) and pd.notna(r[m + "_ci_low"])
+                        else "-" if pd.isna(r[m + "_mean"]) else f"{r[m + '_mean']:.4f}" for _, r in summary.iterrows()]
     for m in ("aopd", "mopd"):
         cells[m] = summary[m]
+    return cells
+
+
+def _selected(selection: pd.DataFrame) -> pd.DataFrame:
+    """The dev-selected configurations as readable cells: the dev score chosen on, then test mean [CI]."""
+    if selection.empty:
+        return pd.DataFrame(columns=["approach", "config_id"])
+    cells = selection[["approach", "config_id", "n_configs", "n", "n_orders"]].copy()
+    cells["chosen on"] = [f"{r['selected_on']} {r[r['selected_on'] + '_mean']:.4f}" for _, r in selection.iterrows()]
+    for m in ("acc", "forgetting", "bwt", "learning_accuracy", "intransigence"):
+        if f"{m}_mean" in selection.columns and selection[f"{m}_mean"].notna().any():
+            cells[f"test {m}"] = [_with_ci(r, m) for _, r in selection.iterrows()]
     return cells
 
 
@@ -209,8 +250,14 @@ def render_html(study: Study, figures: list[Figure]) -> str:
         f"{study.runs['order'].nunique()} orderings, seeds {sorted(study.runs['seed'].unique().tolist())}. Sources: "
         f"{html.escape(', '.join(study.sources))}. Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by clsweep "
         f"{clsweep.__version__}.</p>",
-        "<h2>Summary per configuration</h2><p>mean ± std over orderings and seeds [95% bootstrap CI of the mean], "
-        f"test split unless marked _dev; best ACC first. Full statistics in <code>{SUMMARY_FILE}</code>.</p>",
+        f"<h2>Chosen on dev, reported on test</h2><p>Configurations are ranked and chosen on the dev split only "
+        f"({html.escape(RULE)}): per approach, the configuration with the best mean <code>{SELECT_ON}</code> among "
+        f"its <code>n_configs</code>, then its test numbers (no suffix) with 95% bootstrap CIs over orderings. "
+        f"Table in <code>{SELECTED_FILE}</code>.</p>",
+        _table(_selected(study.selection())),
+        "<h2>Summary per configuration</h2><p>mean ± std over orderings and seeds [95% bootstrap CI of the mean, "
+        "resampling orderings with all their seeds], test split unless marked _dev; best mean dev ACC first. "
+        f"Full statistics in <code>{SUMMARY_FILE}</code>.</p>",
         _table(_mean_ci(study.summary())),
         "<h2>Paired comparisons</h2><p>Configurations compared on the runs they share (same ordering and seed): "
         "mean difference a − b with a bootstrap CI, the sign test and the Wilcoxon signed-rank test, Holm-adjusted "
@@ -224,6 +271,7 @@ def render_html(study: Study, figures: list[Figure]) -> str:
                   _table(variance)]
     parts += ["<h3>By position in the order</h3>", _table(study.positions()), "<h2>Figures</h2>",
               *(_img(f) for f in figures), "<h2>Metric definitions</h2><ul>",
-              *(f"<li><code>{k}</code>: {html.escape(v)}</li>" for k, v in DEFINITIONS.items()),
+              *(f"<li><code>{k}</code>: {html.escape(v)}</li>" for k, v in
+                {**DEFINITIONS, "intransigence": INTRANSIGENCE_DEFINITION}.items()),
               f"</ul><p>Splits: {', '.join(SPLITS)}. Forgetting is Chaudhry's max-based definition.</p></body></html>"]
     return "\n".join(parts)

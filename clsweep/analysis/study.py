@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from clsweep.analysis.aggregate import (
+    SELECT_ON,
+    dev_selection,
     order_disparity_table,
     paired_table,
     position_table,
@@ -51,11 +53,19 @@ class Study:
         return len(self.runs)
 
     def summary(self) -> pd.DataFrame:
-        """Per configuration: n and mean/std/sem/t-CI/bootstrap CI/min/max of every metric, plus AOPD and MOPD."""
+        """Per configuration: n and mean/std/sem/t-CI/bootstrap CI/min/max of every metric, plus AOPD and MOPD;
+        best mean dev ACC first."""
         if "summary" not in self._cache:
             opd = self.disparity()[["config_id", "aopd", "mopd"]]
             self._cache["summary"] = summarize(self.runs).merge(opd, on="config_id", how="left")
         return self._cache["summary"]
+
+    def selection(self) -> pd.DataFrame:
+        """Choose on dev, report on test: per approach, the configuration with the best mean dev ACC and its
+        summary row (test numbers without suffix)."""
+        if "selection" not in self._cache:
+            self._cache["selection"] = dev_selection(self.runs, metric=SELECT_ON, summary=self.summary())
+        return self._cache["selection"]
 
     def disparity(self) -> pd.DataFrame:
         """Per configuration: number of orderings, AOPD, MOPD (NaN with one ordering)."""
@@ -88,5 +98,5 @@ class Study:
         return hyperparameters(self.runs)
 
     def configs(self) -> list[str]:
-        """Configurations, best mean ACC first."""
+        """Configurations, best mean dev ACC first (ranked on dev, never on test)."""
         return [str(c) for c in self.summary()["config_id"]]

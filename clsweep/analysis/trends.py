@@ -38,14 +38,18 @@ def plot_identity_matrix(cells: pd.DataFrame, config_id: str, path: str | Path) 
 
 
 def learning_curves(cells: pd.DataFrame) -> pd.DataFrame:
-    """Per config and number of tasks seen k: mean over runs of A_k (mean score on tasks 1..k), with a 95% t band."""
+    """Per config and number of tasks seen k: mean over runs of A_k (mean score on tasks 1..k), with a 95% t band
+    (over orderings when there are several: seeds of one ordering are averaged first)."""
     cols = ["config_id", "k", "n", "mean", "ci95"]
     seen = cells[cells["seen"].astype(bool)]
     if seen.empty:
         return pd.DataFrame(columns=cols)
-    per_run = seen.groupby(["config_id", "path", "step"], sort=True)["score"].mean().rename("a_k").reset_index()
+    per_run = seen.groupby(["config_id", "path", "order", "step"], sort=True)["score"].mean().rename("a_k")
+    per_run = per_run.reset_index()
+    # seeds repeating an ordering are not independent orderings: the band is over per-ordering means then
     rows = [{"config_id": cid, "k": int(k), "n": len(g), "mean": float(g["a_k"].mean()),
-             "ci95": t_halfwidth(g["a_k"].to_numpy(dtype=float))}
+             "ci95": t_halfwidth(g["a_k"].to_numpy(dtype=float),
+                                 clusters=g["order"].tolist() if g["order"].nunique() > 1 else None)}
             for (cid, k), g in per_run.groupby(["config_id", "step"], sort=True)]
     return pd.DataFrame(rows, columns=cols)
 
@@ -133,8 +137,9 @@ def varied_hyperparameters(runs: pd.DataFrame, columns: list[str]) -> list[str]:
     return [c for c in columns if runs[c].dropna().astype(str).nunique() > 1]
 
 
-def median_run(runs: pd.DataFrame, config_id: str, metric: str = "acc") -> str:
-    """Path of the run whose metric is closest to the configuration's median: a typical trial to show."""
+def median_run(runs: pd.DataFrame, config_id: str, metric: str = "acc_dev") -> str:
+    """Path of the run whose metric (dev ACC: picking reads dev) is closest to the configuration's median: a
+    typical trial to show."""
     g = runs[runs["config_id"] == config_id].assign(_v=lambda d: pd.to_numeric(d[metric], errors="coerce"))
     g = g.dropna(subset=["_v"])
     if g.empty:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from clsweep.metrics.matrix import (
     DEFINITIONS,
+    INTRANSIGENCE_DEFINITION,
     OrderDisparity,
     average_incremental_accuracy,
     backward_transfer,
@@ -12,6 +13,7 @@ from clsweep.metrics.matrix import (
     forgetting_per_task,
     forward_transfer,
     intransigence,
+    intransigence_vs_joint,
     learning_accuracy,
     order_disparity,
     summarize,
@@ -27,6 +29,7 @@ from clsweep.metrics.task_metrics import (
 
 __all__ = [
     "DEFINITIONS",
+    "INTRANSIGENCE_DEFINITION",
     "TASK_METRICS",
     "TASK_TYPES",
     "OrderDisparity",
@@ -40,6 +43,7 @@ __all__ = [
     "forgetting_per_task",
     "forward_transfer",
     "intransigence",
+    "intransigence_vs_joint",
     "learning_accuracy",
     "metrics_for",
     "order_disparity",

@@ -21,6 +21,10 @@ DEFINITIONS: dict[str, str] = {
     "learning_accuracy": "(1/T) sum_j R[j][j], score just after learning each task (Riemer et al. 2019, MER)",
     "avg_incremental_acc": "mean over steps k of A_k = mean_{j<=k} R[k][j], the seen-task score (Rebuffi et al. 2017)",
 }
+# Not in result.json (it needs a second run): analysis derives it where a joint run of the same order, seed
+# and settings exists.
+INTRANSIGENCE_DEFINITION = ("mean_k I_k, I_k = a*_k - R[k][k], a*_k = R_joint[k][k] of a joint run of the same "
+                            "order, seed and settings (Chaudhry et al. 2018)")
 
 
 class OrderDisparity(TypedDict):
@@ -136,6 +140,15 @@ def intransigence(R: Matrix, joint: Row) -> list[float]:
     if len(a_star) != len(m):
         raise ValueError(f"joint row has {len(a_star)} scores but the matrix has {len(m)} tasks")
     return [a_star[k] - m[k][k] for k in range(len(m))]
+
+
+def intransigence_vs_joint(R: Matrix, R_joint: Matrix) -> list[float]:
+    """Chaudhry I_k = a*_k - R[k][k] with a*_k = R_joint[k][k]: row k of a joint run of the same order is the
+    model trained on tasks 1..k together, scored on task k. Both matrices in the same training order."""
+    m, joint = _as_matrix(R), _as_matrix(R_joint)
+    if len(joint) != len(m):
+        raise ValueError(f"joint matrix has {len(joint)} tasks but the matrix has {len(m)}")
+    return intransigence(m, [joint[k][k] for k in range(len(joint))])
 
 
 def order_disparity(final_by_order: Mapping[str, Mapping[str, float]]) -> OrderDisparity:

@@ -11,16 +11,24 @@ from clsweep.metrics.matrix import summarize as matrix_metrics
 
 
 def make_result(tasks: Sequence[str], matrix: list[list[float]], seed: int, config: str, order_id: str,
-                bump: float = 0.02, sweep: bool = True) -> dict[str, Any]:
-    """One run; seed s adds s * bump to every score, so seeds differ by a known amount."""
+                bump: float = 0.02, sweep: bool = True, dev: list[list[float]] | None = None,
+                settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One run; seed s adds s * bump to every score, so seeds differ by a known amount.
+
+    dev: the dev matrix (seed-0, the same bump) when it should differ from test; settings: the recorded
+    config (result.json's `config`), absent when None. The approach is the config id's first word.
+    """
     test = [[v + bump * seed for v in row] for row in matrix]
+    dev_m = test if dev is None else [[v + bump * seed for v in row] for row in dev]
     initial = [0.1] * len(tasks)
     data: dict[str, Any] = {
         "order": list(tasks), "tasks": list(tasks), "seed": seed, "approach": config.split()[0],
         "eval_split": "test", "primary_metric": dict.fromkeys(tasks, "accuracy"),
-        "matrix": test, "initial": initial, "matrix_dev": test, "initial_dev": initial,
-        "metrics": matrix_metrics(test, initial), "metrics_dev": matrix_metrics(test, initial),
+        "matrix": test, "initial": initial, "matrix_dev": dev_m, "initial_dev": initial,
+        "metrics": matrix_metrics(test, initial), "metrics_dev": matrix_metrics(dev_m, initial),
     }
+    if settings is not None:
+        data["config"] = settings
     if sweep:
         data["sweep"] = {"config_id": config, "overrides": {}, "order_id": order_id, "trial_id": "t"}
     return data
@@ -28,13 +36,18 @@ def make_result(tasks: Sequence[str], matrix: list[list[float]], seed: int, conf
 
 def write_results(root: Path, orders: Mapping[str, Sequence[str]],
                   matrices: Mapping[tuple[str, str], list[list[float]]], *, seeds: Sequence[int] = (0, 1),
-                  bump: float = 0.02, sweep: bool = True) -> Path:
-    """root/<approach>-<order id>-<seed>/result.json for every (config, order id) in `matrices`."""
+                  bump: float = 0.02, sweep: bool = True,
+                  dev: Mapping[tuple[str, str], list[list[float]]] | None = None,
+                  settings: dict[str, Any] | None = None, tag: str = "") -> Path:
+    """root/<config>-<order id>-<seed><tag>/result.json for every (config, order id) in `matrices` (dev: the
+    dev matrix per key where it differs from test)."""
     for (config, order_id), matrix in matrices.items():
         for seed in seeds:
-            path = root / f"{config.split()[0]}-{order_id}-{seed}" / "result.json"
+            path = root / f"{config.replace(' ', '_')}-{order_id}-{seed}{tag}" / "result.json"
             path.parent.mkdir(parents=True)
-            path.write_text(json.dumps(make_result(orders[order_id], matrix, seed, config, order_id, bump, sweep)))
+            data = make_result(orders[order_id], matrix, seed, config, order_id, bump, sweep,
+                               dev=(dev or {}).get((config, order_id)), settings=settings)
+            path.write_text(json.dumps(data))
     return root
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from results_factory import write_sweep  # tests/analysis is on sys.path (no __init__.py)
 
 from clsweep.analysis import (
+    describe_pair,
     format_table,
     load_runs,
     load_task_scores,
@@ -30,14 +32,15 @@ def root(tmp_path: Path) -> Path:
 
 def test_summarize_hand_computed(root: Path) -> None:
     s = summarize(load_runs(root))
-    assert list(s["config_id"]) == ["ewc", "ft"]  # best acc_mean first
-    assert list(s["n"]) == [6, 6]
+    assert list(s["config_id"]) == ["ewc", "ft"]  # best acc_dev_mean first (the factory's dev equals test)
+    assert list(s["n"]) == [6, 6] and list(s["n_orders"]) == [3, 3]
     ft = s.set_index("config_id").loc["ft"]
     # ft acc per run: .60 .62 .70 .72 .50 .52 -> mean .61, squared deviations sum to .0406
     std = math.sqrt(0.0406 / 5)
     assert ft["acc_mean"] == pytest.approx(0.61)
     assert ft["acc_std"] == pytest.approx(std)
-    assert ft["acc_ci95"] == pytest.approx(2.5706 * std / math.sqrt(6), rel=1e-4)
+    # two seeds per ordering: sem and the t interval are over the 3 ordering means .61 .71 .51 (sd .1, df 2)
+    assert ft["acc_ci95"] == pytest.approx(4.3027 * 0.1 / math.sqrt(3), rel=1e-4)
     assert (ft["acc_min"], ft["acc_max"]) == pytest.approx((0.5, 0.72))
     assert ft["bwt_mean"] == pytest.approx(-0.4)
     assert ft["bwt_std"] == pytest.approx(math.sqrt(4 * 0.15**2 / 5))  # two runs each at -.4, -.25, -.55
@@ -46,8 +49,11 @@ def test_summarize_hand_computed(root: Path) -> None:
     assert ewc["acc_mean"] == pytest.approx(0.81)
     assert ewc["acc_std"] == pytest.approx(math.sqrt(6 * 0.01**2 / 5))
     assert ewc["forgetting_mean"] == pytest.approx(0.7 / 6)
-    assert ft["acc_sem"] == pytest.approx(std / math.sqrt(6))
-    assert 0.5 <= ft["acc_ci_low"] < 0.61 < ft["acc_ci_high"] <= 0.72  # bootstrap interval of the mean
+    assert ft["acc_sem"] == pytest.approx(0.1 / math.sqrt(3))
+    # the bootstrap resamples orderings, both seeds of a drawn ordering together: numpy, the same RNG draws
+    draws = np.random.default_rng(0).integers(0, 3, size=(10_000, 3))
+    expected = np.quantile(np.array([0.61, 0.71, 0.51])[draws].mean(axis=1), [0.025, 0.975])
+    assert (ft["acc_ci_low"], ft["acc_ci_high"]) == pytest.approx(tuple(expected))
     # learning accuracy: ft diagonals .9 .8 .9 (o1), .8 .9 .9 (o2), .9 .9 .8 (o3), +.01 for the seed average
     assert ft["learning_accuracy_mean"] == pytest.approx((2.6 + 2.6 + 2.6) / 9 + 0.01)
     # fwt with b = .1: ft o1 (R[1][2] - b, R[2][3] - b) = (0, 0); o2 (.1, 0); o3 (0, .1); seed 1 adds .02 to R only
@@ -81,7 +87,7 @@ def test_order_disparity_hand_computed(root: Path) -> None:
 def test_format_table_lines(root: Path) -> None:
     text = format_table(summarize(load_runs(root)))
     lines = text.splitlines()
-    assert lines[0].split() == ["config_id", "n", "acc", "bwt", "forgetting"]
+    assert lines[0].split() == ["config_id", "n", "acc_dev", "acc", "bwt", "forgetting"]  # ranked on acc_dev
     assert lines[2].split()[:3] == ["ewc", "6", "0.8100±0.0110"]
     assert lines[3].split()[:3] == ["ft", "6", "0.6100±0.0901"]
     assert len({len(line) for line in lines[1:]}) == 1  # fixed width
@@ -157,3 +163,37 @@ def test_paired_table_holm_over_three_configs(root: Path) -> None:
     raw = table["wilcoxon_p"].tolist()
     assert table["p_holm"].tolist() == pytest.approx([3 * raw[0], 3 * raw[0], 3 * raw[0]])
     assert not table["distinguishable"].any()  # 6 pairs cannot survive a threefold correction
+    # ewc beats ft in all 6 pairs (the most extreme outcome): the verdict is "cannot tell", not "noise"
+    assert table["min_p_holm"].tolist() == pytest.approx([3 * 2 / 64] * 3)
+    sentence = describe_pair(table.iloc[0])
+    assert sentence.endswith("too few pairs to tell after Holm (the smallest attainable adjusted p is 0.0938: "
+                             "more orderings or seeds, or fewer comparisons)")
+    assert "not distinguishable" not in sentence
+
+
+def _numpy_bootstrap(values: list[float]) -> tuple[float, float]:
+    draws = np.random.default_rng(0).integers(0, len(values), size=(10_000, len(values)))
+    low, high = np.quantile(np.asarray(values)[draws].mean(axis=1), [0.025, 0.975])
+    return float(low), float(high)
+
+
+def test_paired_table_ci_resamples_orderings(root: Path) -> None:
+    table = paired_table(load_runs(root))
+    acc = table[table["metric"] == "acc"].iloc[0]
+    # ewc - ft: o1 (a>b>c) .2 .2, o2 (b>c>a) .1 .1, o3 (c>a>b) .3 .3: the CI of the 3 ordering means
+    assert (acc["n"], acc["n_orders"]) == (6, 3)
+    assert (acc["ci_low"], acc["ci_high"]) == pytest.approx(_numpy_bootstrap([0.2, 0.1, 0.3]))
+    assert "95% CI over 3 ordering(s)" in describe_pair(acc)
+
+
+def test_more_seeds_of_the_same_orderings_do_not_narrow_summary_intervals(root: Path) -> None:
+    runs = load_runs(root)
+    again = runs.assign(seed=runs["seed"] + 10, path=runs["path"] + "-again")  # every run repeated, new seeds
+    once, twice = (summarize(r).set_index("config_id") for r in (runs, pd.concat([runs, again])))
+    assert list(twice["n"]) == [12, 12] and list(twice["n_orders"]) == [3, 3]
+    for column in ("acc_ci_low", "acc_ci_high", "acc_ci95", "acc_sem", "forgetting_ci_low", "forgetting_ci_high"):
+        assert twice[column].tolist() == pytest.approx(once[column].tolist()), column
+    # one ordering: its seeds are all the replication there is, so the interval is over them
+    one = summarize(runs[runs["order_id"] == "o1"]).set_index("config_id").loc["ft"]
+    assert one["n_orders"] == 1 and (one["acc_ci_low"], one["acc_ci_high"]) == pytest.approx(
+        _numpy_bootstrap([0.6, 0.62]))

@@ -43,6 +43,8 @@ def test_learning_curves_hand_computed(root: Path) -> None:
     # A_2 = mean of R[2][1], R[2][2]: o1 (.6 + .8)/2, o2 (.5 + .9)/2, o3 (.3 + .9)/2
     assert curves.loc[("ft", 2), "mean"] == pytest.approx((0.7 + 0.7 + 0.6) / 3 + 0.01)
     assert curves.loc[("ft", 2), "n"] == 6 and curves.loc[("ft", 2), "ci95"] > 0
+    # the band is over orderings (two seeds each): A_3 = ACC, ordering means .61 .71 .51, sd .1, df 2
+    assert curves.loc[("ft", 3), "ci95"] == pytest.approx(4.3027 * 0.1 / 3**0.5, rel=1e-4)
 
 
 def test_study_summary_carries_order_disparity(root: Path) -> None:
@@ -68,7 +70,7 @@ def test_analyze_writes_tables_figures_and_a_self_contained_report(root: Path, t
     assert not re.findall(r'src="(?!data:)', html)  # nothing to fetch: it can be mailed as is
     assert "<li class=yes>acc: ewc - ft = +0.2000" in html  # the verdict, highlighted
     assert "Chaudhry" in html and "AOPD" in html
-    assert text.splitlines()[0].split() == ["config_id", "n", "acc", "bwt", "forgetting"]
+    assert text.splitlines()[0].split() == ["config_id", "n", "acc_dev", "acc", "bwt", "forgetting"]
     assert "paired comparisons" in text and "12 run(s)" in text
 
 

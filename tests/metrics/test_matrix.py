@@ -16,6 +16,7 @@ from clsweep.metrics import (
     forgetting_per_task,
     forward_transfer,
     intransigence,
+    intransigence_vs_joint,
     learning_accuracy,
     order_disparity,
     summarize,
@@ -233,3 +234,24 @@ def test_order_disparity_rejects_mismatched_or_empty_input():
         order_disparity({})
     with pytest.raises(ValueError, match="non-finite"):
         order_disparity({"o1": {"a": 0.1}, "o2": {"a": float("nan")}})
+
+
+def test_intransigence_against_a_joint_matrix_hand_computed():
+    # A joint run of the same order: row k is the model trained on tasks 1..k together; only its diagonal
+    # (a*_k, scored on the task just added) enters. Off-diagonal cells are set apart so a mix-up would show.
+    joint = [
+        [0.85, 0.05, 0.05],
+        [0.99, 0.80, 0.05],
+        [0.01, 0.02, 0.95],
+    ]
+    # I_k = a*_k - R[k][k] = [0.85 - 0.80, 0.80 - 0.70, 0.95 - 0.90] = [0.05, 0.10, 0.05]
+    assert intransigence_vs_joint(R3, joint) == pytest.approx([0.05, 0.10, 0.05])
+    assert intransigence_vs_joint(np.array(R3), np.array(joint)) == pytest.approx(intransigence(R3, J3))
+    assert intransigence_vs_joint(joint, joint) == [0.0, 0.0, 0.0]  # the reference against itself
+    before = copy.deepcopy(joint)
+    intransigence_vs_joint(R3, joint)
+    assert joint == before
+    with pytest.raises(ValueError, match="joint matrix has 4 tasks but the matrix has 3"):
+        intransigence_vs_joint(R3, R4)
+    with pytest.raises(ValueError, match="square"):
+        intransigence_vs_joint(R3, [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]])

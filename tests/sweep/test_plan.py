@@ -31,8 +31,11 @@ def plan_of(*overrides: str, space: dict[str, object] | None = None) -> SweepPla
     return make_plan(load(*overrides, space=space), "ewc.yaml")
 
 
+EWC_LAMBDAS = {"approach.name": {"grid": ["finetune", "ewc"]}, "approach.ewc.lambda": {"grid": [500, 2000]}}
+
+
 def test_approach_specific_keys_give_three_configurations() -> None:
-    plan = plan_of("search.seeds=[0, 1]")
+    plan = plan_of("search.seeds=[0, 1]", space=EWC_LAMBDAS)
     assert plan.config_ids() == ["finetune", "ewc lambda=500", "ewc lambda=2000"]
     assert plan.approaches == ("finetune", "ewc")
     assert [r.order_id for r in plan.runs[::2]] == [f"williams-0{i}" for i in range(1, 7)]
@@ -70,7 +73,7 @@ def test_no_duplicate_trials_and_safe_unique_ids() -> None:
 def test_random_sampling_reproducible_in_bounds_and_log_spaced() -> None:
     space = {"approach.name": {"grid": ["finetune", "ewc"]}, "approach.ewc.lambda": {"loguniform": [1, 1e6]},
              "approach.ewc.fisher_samples": {"randint": [8, 12]}, "train.lr": {"quniform": [0.1, 0.5, 0.1]}}
-    args = ("search.algorithm=random", "search.num_samples=60", "search.orderings=given")
+    args = ("search.algorithm=random", "search.num_samples=60", "search.orderings=given", "search.seeds=[0]")
     plan = plan_of(*args, space=space)
     assert plan.config_ids() == plan_of(*args, space=space).config_ids()
     assert [t.config_id for t in plan.trials].count("finetune") == 0  # finetune draws train.lr too
@@ -87,7 +90,8 @@ def test_random_sampling_reproducible_in_bounds_and_log_spaced() -> None:
 
 def test_random_gives_unsampled_configurations_one_trial() -> None:
     space = {"approach.name": {"grid": ["finetune", "ewc"]}, "approach.ewc.lambda": {"loguniform": [10, 1e4]}}
-    plan = plan_of("search.algorithm=random", "search.num_samples=5", "search.orderings=given", space=space)
+    plan = plan_of("search.algorithm=random", "search.num_samples=5", "search.orderings=given", "search.seeds=[0]",
+                   space=space)
     ids = [t.config_id for t in plan.trials]
     assert ids.count("finetune") == 1 and len(ids) == 6
     assert all(math.log10(10) <= math.log10(t.overrides.get("approach.ewc.lambda", 10)) <= 4 for t in plan.trials)
@@ -134,10 +138,11 @@ def test_optuna_plan_shape() -> None:
 
 
 def test_describe_lists_counts_orderings_and_configurations() -> None:
-    text = plan_of().describe()
-    assert text.splitlines()[0] == "grid: 3 configurations x 6 runs (6 orderings x 1 seed) = 18 trials"
+    text = plan_of().describe()  # the shipped main job: one comparison, 12 paired runs over 6 orderings
+    assert text.splitlines()[0] == "grid: 2 configurations x 12 runs (6 orderings x 2 seeds) = 24 trials"
     assert "  williams-01  topic>sentiment>register>pair>ner>intent" in text
-    assert "  ewc lambda=2000" in text
+    assert text.splitlines()[-2:] == ["  finetune", "  ewc"]
+    assert "  ewc lambda=2000" in plan_of(space=EWC_LAMBDAS).describe()
 
 
 def test_apply_overrides_validates_and_leaves_the_base_alone() -> None:
@@ -170,3 +175,17 @@ def test_sampled_config_ids_are_short_and_readable() -> None:
     cid = sampled_config_id("ewc", {"approach.ewc.lambda": 1761.3763016070661, "train.lr": 0.0013262481883797377})
     assert cid == "ewc lambda=1761 train.lr=0.001326"
     assert sampled_config_id("finetune", {"approach.name": "finetune"}) == "finetune"
+
+
+def test_the_main_job_can_reach_a_verdict() -> None:
+    """`clsweep run search_spaces/ewc.yaml` must be able to call its comparison distinguishable: with every
+    pair agreeing, the smallest Wilcoxon p of its paired runs, Holm-adjusted over its comparisons, is < 0.05."""
+    from clsweep.analysis.stats import holm, paired
+
+    plan = plan_of()
+    comparisons = math.comb(len(plan.config_ids()), 2)
+    pairs = len(plan.runs)  # every configuration runs every (ordering, seed): one pair each
+    assert {r.order_id for r in plan.runs} == {f"williams-0{i}" for i in range(1, 7)}  # 6 orderings to resample
+    best = paired([1.0] * pairs, [0.0] * pairs)  # the most extreme outcome
+    assert best.wilcoxon_p == pytest.approx(best.min_p)
+    assert holm([best.min_p] * comparisons)[0] < 0.05
