@@ -105,7 +105,7 @@ def test_random_gives_unsampled_configurations_one_trial() -> None:
     ({"train.lrr": {"grid": [1]}}, "train.lrr", "did you mean 'lr'"),
     ({"train.lr": {"grid": [0.1, -1]}}, "train.lr", "greater than 0"),
     ({"approach.name": {"grid": ["ewc", "nope"]}}, "approach.name", "unknown approach 'nope'"),
-    ({"approach.joint.x": {"grid": [1]}}, "approach.joint.x", "joint has no parameters"),
+    ({"approach.finetune.x": {"grid": [1]}}, "approach.finetune.x", "finetune has no parameters"),
 ])
 def test_space_errors_name_the_key(space: dict[str, object], key: str, words: str) -> None:
     with pytest.raises(ConfigError) as e:
