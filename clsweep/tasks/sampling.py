@@ -1,4 +1,4 @@
-"""Row selection on `datasets` splits: keep rows by column value, and sample at most N examples per label."""
+"""Row selection on `datasets` splits: keep rows by column value, sample or carve N examples per label."""
 
 from __future__ import annotations
 
@@ -38,15 +38,40 @@ def filter_rows(ds: Any, filters: dict[str, list[str]], names: dict[str, list[st
     return ds.select(np.flatnonzero(keep).tolist())
 
 
+def _by_label(ds: Any, column: str, fallback: list[str] | None) -> dict[str, list[int]]:
+    """Row indices of each label, labels sorted: a draw must not depend on which label came first."""
+    by_label: dict[str, list[int]] = {}
+    for i, v in enumerate(value_names(ds, column, fallback)):
+        by_label.setdefault(v, []).append(i)
+    return {v: by_label[v] for v in sorted(by_label)}
+
+
 def per_class(ds: Any, column: str, limit: int, seed: int, fallback: list[str] | None) -> Any:
     """At most `limit` rows of each label, drawn with `seed`; kept rows stay in their original order."""
-    labels = value_names(ds, column, fallback)
     rng = np.random.default_rng(seed)
-    by_label: dict[str, list[int]] = {}
-    for i, v in enumerate(labels):
-        by_label.setdefault(v, []).append(i)
     chosen: list[int] = []
-    for value in sorted(by_label):  # sorted: the draw must not depend on which label came first
-        rows = by_label[value]
+    for rows in _by_label(ds, column, fallback).values():
         chosen.extend(rows if len(rows) <= limit else rng.choice(rows, size=limit, replace=False).tolist())
     return ds.select(sorted(chosen))
+
+
+class TooFewRows(ValueError):
+    """Carving `count` rows of a label would leave none of it behind."""
+
+    def __init__(self, label: str, rows: int) -> None:
+        super().__init__(f"label '{label}' has {rows} row(s)")
+        self.label, self.rows = label, rows
+
+
+def carve_per_class(ds: Any, column: str, seed: int, fallback: list[str] | None, count: int | None = None,
+                    fraction: float | None = None) -> tuple[Any, Any]:
+    """(rest, carved): `count` rows of each label, or `fraction` of each (rounded down), drawn with `seed`."""
+    rng = np.random.default_rng(seed)
+    carved: list[int] = []
+    for value, rows in _by_label(ds, column, fallback).items():
+        n = count if count is not None else int(len(rows) * (fraction or 0.0))
+        if n >= len(rows):
+            raise TooFewRows(value, len(rows))
+        carved.extend(rng.choice(rows, size=n, replace=False).tolist())
+    taken = set(carved)
+    return ds.select([i for i in range(len(ds)) if i not in taken]), ds.select(sorted(carved))
