@@ -9,13 +9,18 @@ import numpy as np
 from clsweep.tasks.errors import TaskErrors
 
 
+def column_values(ds: Any, column: str) -> list[Any]:
+    """One column as a list, read in one go (iterating `ds[column]` decodes row by row: 20x slower)."""
+    return list(ds.select_columns([column])[:][column])
+
+
 def value_names(ds: Any, column: str, fallback: list[str] | None) -> list[str]:
     """A column's values as strings: ClassLabel ids (or, for plain ints, `fallback` names) become names."""
     from clsweep.tasks.labels import class_names
 
     names = class_names(ds.features[column]) or fallback
     out = []
-    for v in ds[column]:
+    for v in column_values(ds, column):
         if names is not None and isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(names):
             out.append(names[v])
         else:
@@ -33,7 +38,7 @@ def filter_rows(ds: Any, filters: dict[str, list[str]], names: dict[str, list[st
                                                 f"{', '.join(sorted(ds.column_names))}")
         want = set(wanted)
         shown = value_names(ds, column, names.get(column))
-        raw = [str(v) for v in ds[column]]
+        raw = [str(v) for v in column_values(ds, column)]
         keep &= np.array([a in want or b in want for a, b in zip(shown, raw, strict=True)], dtype=bool)
     return ds.select(np.flatnonzero(keep).tolist())
 

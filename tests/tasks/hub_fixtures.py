@@ -8,7 +8,8 @@ tasklists: the tests check the tasklists against this. Layouts as listed on the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,21 +199,40 @@ def _write_split(folder: Path, repo: Repo, config: str, split: str, columns: dic
     data = {col: [_value(kind, i, y, split, hidden) for i, y in enumerate(labels)] for col, kind in columns.items()}
     ds = Dataset.from_dict(data, features=_features(columns))
     shards = repo.shards.get(split, 1)
-    for shard in range(shards):
-        path = folder / repo.path.format(config=config, split=split, shard=shard, shards=shards)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ds.shard(shards, shard, contiguous=True).to_parquet(str(path))
+    with _quiet():
+        for shard in range(shards):
+            path = folder / repo.path.format(config=config, split=split, shard=shard, shards=shards)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ds.shard(shards, shard, contiguous=True).to_parquet(str(path))
     return repo.path.split("{shard", 1)[0].format(config=config, split=split) + "*"
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """No progress bars on stderr: tests read the command's own messages there."""
+    import datasets
+
+    was_disabled = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()
 
 
 WORDS = ["alpha", "beta", "gamma", "delta", "river", "stone", "cloud", "paper", "music", "engine", "market",
          "player", "forest", "doctor"]
 
 
+# Sentences of 3-6 words; a row's text adds its split and index, so every text of a repository is unique.
+SENTENCES = [" ".join(WORDS[(j * 3 + k * 5) % len(WORDS)] for k in range(3 + j % 4)) for j in range(97)]
+
+
 def _value(kind: Any, i: int, label: int, split: str, hidden: bool) -> Any:
     length = 3 + (i * 7 + label) % 4
     if kind == "text":
-        return " ".join(WORDS[(i * 3 + k * 5 + label) % len(WORDS)] for k in range(length)) + f" {split}{i}"
+        return f"{SENTENCES[(i * 7 + label) % len(SENTENCES)]} {split}{i}"
     if kind in ("int32", "int64"):
         return i
     if kind == "sid":
