@@ -275,6 +275,9 @@ class TaskSpec(Strict):
                                         or self.dev is not None):
             raise ValueError("lists of text columns and per-label sampling (per_class, eval_per_class, dev) are for "
                              "sequence tasks")
+        if self.eval_per_class is not None and not {"dev", "test"} & mapped_splits(self):
+            raise ValueError("eval_per_class caps the dataset's own dev and test splits, but this source gives "
+                             "neither (both are carved from train); drop eval_per_class or map a test split")
         if self.dev is not None and "dev" in mapped_splits(self):
             raise ValueError("dev: carves a dev split, but the source already gives one; drop dev: or the source's "
                              "dev split")

@@ -138,3 +138,11 @@ def _tok() -> Any:
     from clsweep.models.tiny import tiny_tokenizer
 
     return tiny_tokenizer()
+
+
+def test_every_tasklist_has_its_section_in_docs_and_the_readme_links_it() -> None:
+    docs = (TASKLISTS.parent / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    sections = [line for line in docs.splitlines() if line.startswith("## ")]
+    for tasklist in sorted(p.name for p in TASKLISTS.glob("*.yaml")):
+        assert any(tasklist in line for line in sections), tasklist
+    assert "](docs/benchmarks.md)" in (TASKLISTS.parent / "README.md").read_text(encoding="utf-8")

@@ -104,10 +104,11 @@ def test_per_label_sampling_needs_the_label_column(tmp_path, make_cfg, tok, writ
     ({"dev": {"per_class": 5}, "source": {"kind": "files", "train": "x.jsonl", "dev": "y.jsonl"}},
      "the source already gives one"),
     ({"dev": {"per_class": 5}, "type": "token"}, "are for sequence tasks"),
+    ({"eval_per_class": 5, "source": {"kind": "files", "train": "x.jsonl"}}, "this source gives neither"),
 ])
 def test_bad_dev_settings(make_cfg, spec, message):
     with pytest.raises(ConfigError) as e:
-        make_cfg({"t": {"source": {"kind": "files", "train": "x.jsonl"}, **spec}})
+        make_cfg({"t": {"source": {"kind": "files", "train": "x.jsonl", "test": "x.jsonl"}, **spec}})
     assert "tasklist.tasks.t" in str(e.value) and message in str(e.value)
 
 
