@@ -148,7 +148,9 @@ class LocalFiles(Strict):
 class DevSplit(Strict):
     """Dev carved label by label from another split: `per_class` examples of each label, or a `fraction` of each."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # `from` as users write it, also in config.json (to_dict), which validates back to the same config.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True)
 
     from_: Literal["train", "test"] = Field("train", alias="from", description="the split dev is carved from")
     per_class: int | None = Field(None, ge=1, description="this many examples of each label")

@@ -128,3 +128,17 @@ def test_the_cache_key_follows_the_dev_settings(tmp_path, make_cfg, tok, write_j
     b = _prepare(make_cfg, tok, {"source": src, "dev": {"per_class": 3}}, cache)
     c = _prepare(make_cfg, tok, {"source": src, "dev": {"per_class": 2}, "eval_per_class": 2}, cache)
     assert (len(a.splits["dev"]), len(b.splits["dev"]), len(c.splits["test"])) == (6, 9, 6)
+
+
+def test_config_json_keeps_dev_as_written_and_validates_back(tmp_path, make_cfg):
+    """Runs and sweep trials rebuild their config from config.json (`to_dict`): `from` must survive it."""
+    import json
+
+    from clsweep.config import ExperimentConfig
+
+    spec = {"source": {"kind": "files", "train": "x.jsonl", "test": "x.jsonl"},
+            "dev": {"from": "test", "fraction": 0.5}}
+    cfg, _ = make_cfg({"t": spec})
+    data = json.loads(json.dumps(cfg.to_dict()))
+    assert data["tasklist"]["tasks"]["t"]["dev"] == {"from": "test", "per_class": None, "fraction": 0.5}
+    assert ExperimentConfig.model_validate(data, context={"base_dir": str(tmp_path)}) == cfg
