@@ -83,7 +83,7 @@ SUPER_GLUE = {
     "multirc": {"paragraph": "text", "question": "text", "answer": "text", "idx": "idx",
                 "label": ("class", ["False", "True"])},
 }
-GLUE_SPLITS = ("train", "validation", "test")
+THREE_SPLITS = ("train", "validation", "test")
 MNLI_SPLITS = ("train", "validation_matched", "validation_mismatched", "test_matched", "test_mismatched")
 HIDDEN = {"test", "test_matched", "test_mismatched", "unsupervised"}  # label -1, as on the Hub
 
@@ -115,25 +115,25 @@ REPOS: dict[str, Repo] = {
     "community-datasets/yahoo_answers_topics": Repo(
         _one("yahoo_answers_topics", {"id": "int32", "topic": ("class", YAHOO), "question_title": "text",
                                       "question_content": "text", "best_answer": "text"}), shards={"train": 2}),
-    "nyu-mll/glue": Repo({c: (cols, MNLI_SPLITS if c == "mnli" else GLUE_SPLITS) for c, cols in GLUE.items()},
+    "nyu-mll/glue": Repo({c: (cols, MNLI_SPLITS if c == "mnli" else THREE_SPLITS) for c, cols in GLUE.items()},
                          hidden=True),
-    "aps/super_glue": Repo({c: (cols, GLUE_SPLITS) for c, cols in SUPER_GLUE.items()}, hidden=True),
+    "aps/super_glue": Repo({c: (cols, THREE_SPLITS) for c, cols in SUPER_GLUE.items()}, hidden=True),
     "stanfordnlp/imdb": Repo(_one("plain_text", {"text": "text", "label": ("class", ["neg", "pos"])},
                                   ("train", "test", "unsupervised"))),
-    "clinc/clinc_oos": Repo({c: ({"text": "text", "intent": ("class", CLINC)}, GLUE_SPLITS)
+    "clinc/clinc_oos": Repo({c: ({"text": "text", "intent": ("class", CLINC)}, THREE_SPLITS)
                              for c in ("imbalanced", "plus", "small")}),
     # A Parquet copy without a card: the features live in the shards' own metadata.
     "lhoestq/conll2003": Repo(
         _one("default", {"id": "sid", "tokens": "tokens", "pos_tags": ("tags", CONLL_POS),
-                         "chunk_tags": ("tags", CONLL_CHUNK), "ner_tags": ("tags", CONLL_NER)}, GLUE_SPLITS),
+                         "chunk_tags": ("tags", CONLL_CHUNK), "ner_tags": ("tags", CONLL_NER)}, THREE_SPLITS),
         "data/{split}-{shard:05d}-of-{shards:05d}.parquet", card=False),
     # The main branch: a card and a loading script, no data files.
-    "leondz/wnut_17": Repo(_one("wnut_17", WNUT_COLUMNS, GLUE_SPLITS), script="wnut_17.py"),
+    "leondz/wnut_17": Repo(_one("wnut_17", WNUT_COLUMNS, THREE_SPLITS), script="wnut_17.py"),
     # Its refs/convert/parquet branch, the Hub's own conversion: one folder per config and split, no card.
-    "leondz/wnut_17@refs/convert/parquet": Repo(_one("wnut_17", WNUT_COLUMNS, GLUE_SPLITS),
+    "leondz/wnut_17@refs/convert/parquet": Repo(_one("wnut_17", WNUT_COLUMNS, THREE_SPLITS),
                                                 "{config}/{split}/{shard:04d}.parquet", card=False),
     "unimelb-nlp/wikiann": Repo(
-        {lang: ({"tokens": "tokens", "ner_tags": ("tags", WIKIANN), "langs": "langs", "spans": "spans"}, GLUE_SPLITS)
+        {lang: ({"tokens": "tokens", "ner_tags": ("tags", WIKIANN), "langs": "langs", "spans": "spans"}, THREE_SPLITS)
          for lang in ("de", "en")}),
 }
 
