@@ -274,6 +274,9 @@ def _source_or_task_keys(loc: list[Any], spec: Any) -> list[str]:
         for cls in (spec.HubSource, spec.FilesSource, spec.ConllSource, spec.SyntheticSource):
             keys |= set(cls.model_fields)
         return sorted(keys)
+    block = {"dev": spec.DevSplit, "local": spec.LocalFiles, "split_by": spec.SplitBy}.get(loc[-1])
+    if len(loc) > 3 and block is not None:  # a key inside a task's nested block, as the user writes it
+        return sorted(f.alias or n for n, f in block.model_fields.items())
     return sorted(k for k in spec.TaskSpec.model_fields if k != "name")
 
 

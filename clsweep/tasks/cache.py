@@ -17,7 +17,7 @@ import numpy as np
 FORMAT_VERSION = 2  # 2: token ids as numpy arrays (JSON decoding took ~0.5 s per 24k examples on a cache hit)
 SPLITS = ("train", "dev", "test")
 _DATA_FIELDS = ("type", "source", "local", "labels", "label_names", "label_map", "filter", "per_class",
-                "max_train_samples", "max_eval_samples", "dev_fraction", "split_seed")
+                "eval_per_class", "dev", "max_train_samples", "max_eval_samples", "dev_fraction", "split_seed")
 
 
 def default_cache_dir(configured: str | None) -> Path:

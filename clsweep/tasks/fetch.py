@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from clsweep.config import ExperimentConfig
 from clsweep.errors import Sources
-from clsweep.tasks.errors import TaskErrors, first_line
+from clsweep.tasks.errors import TaskErrors
+from clsweep.tasks.sources import load_hub_splits
 from clsweep.tasks.spec import HubSource
 
 
@@ -26,7 +26,7 @@ def fetch_hub_data(cfg: ExperimentConfig, sources: Sources | None = None,
             if target.exists():  # also a split_by family's shared folder, written by its first task
                 log(f"task {spec.name}: {target} exists; kept")
                 continue
-            ds = _load(src, target.stem, TaskErrors(sources, spec.name))
+            (ds,) = load_hub_splits(src, [target.stem], TaskErrors(sources, spec.name))
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp")
             ds.to_parquet(str(tmp))
@@ -35,12 +35,3 @@ def fetch_hub_data(cfg: ExperimentConfig, sources: Sources | None = None,
             log(f"task {spec.name}: {src.name} {target.stem} ({len(ds)} rows) -> {target}")
     return written
 
-
-def _load(src: HubSource, split: str, err: TaskErrors) -> Any:
-    from datasets import load_dataset
-
-    kwargs: dict[str, Any] = {"trust_remote_code": True} if src.trust_remote_code else {}
-    try:
-        return load_dataset(src.name, src.config, revision=src.revision, split=split, **kwargs)
-    except Exception as e:  # datasets raises many types (offline, missing split, bad files)
-        raise err.error("source.name", f"cannot load dataset '{src.name}' split '{split}': {first_line(e)}") from e

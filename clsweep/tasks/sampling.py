@@ -1,4 +1,4 @@
-"""Row selection on `datasets` splits: keep rows by column value, and sample at most N examples per label."""
+"""Row selection on `datasets` splits: keep rows by column value, sample or carve N examples per label."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ import numpy as np
 from clsweep.tasks.errors import TaskErrors
 
 
+def column_values(ds: Any, column: str) -> list[Any]:
+    """One column as a list, read in one go (iterating `ds[column]` decodes row by row: 20x slower)."""
+    return list(ds.select_columns([column])[:][column])
+
+
 def value_names(ds: Any, column: str, fallback: list[str] | None) -> list[str]:
     """A column's values as strings: ClassLabel ids (or, for plain ints, `fallback` names) become names."""
     from clsweep.tasks.labels import class_names
 
     names = class_names(ds.features[column]) or fallback
     out = []
-    for v in ds[column]:
+    for v in column_values(ds, column):
         if names is not None and isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(names):
             out.append(names[v])
         else:
@@ -33,20 +38,45 @@ def filter_rows(ds: Any, filters: dict[str, list[str]], names: dict[str, list[st
                                                 f"{', '.join(sorted(ds.column_names))}")
         want = set(wanted)
         shown = value_names(ds, column, names.get(column))
-        raw = [str(v) for v in ds[column]]
+        raw = [str(v) for v in column_values(ds, column)]
         keep &= np.array([a in want or b in want for a, b in zip(shown, raw, strict=True)], dtype=bool)
     return ds.select(np.flatnonzero(keep).tolist())
 
 
+def _by_label(ds: Any, column: str, fallback: list[str] | None) -> dict[str, list[int]]:
+    """Row indices of each label, labels sorted: a draw must not depend on which label came first."""
+    by_label: dict[str, list[int]] = {}
+    for i, v in enumerate(value_names(ds, column, fallback)):
+        by_label.setdefault(v, []).append(i)
+    return {v: by_label[v] for v in sorted(by_label)}
+
+
 def per_class(ds: Any, column: str, limit: int, seed: int, fallback: list[str] | None) -> Any:
     """At most `limit` rows of each label, drawn with `seed`; kept rows stay in their original order."""
-    labels = value_names(ds, column, fallback)
     rng = np.random.default_rng(seed)
-    by_label: dict[str, list[int]] = {}
-    for i, v in enumerate(labels):
-        by_label.setdefault(v, []).append(i)
     chosen: list[int] = []
-    for value in sorted(by_label):  # sorted: the draw must not depend on which label came first
-        rows = by_label[value]
+    for rows in _by_label(ds, column, fallback).values():
         chosen.extend(rows if len(rows) <= limit else rng.choice(rows, size=limit, replace=False).tolist())
     return ds.select(sorted(chosen))
+
+
+class TooFewRows(ValueError):
+    """Carving `count` rows of a label would leave none of it behind."""
+
+    def __init__(self, label: str, rows: int) -> None:
+        super().__init__(f"label '{label}' has {rows} row(s)")
+        self.label, self.rows = label, rows
+
+
+def carve_per_class(ds: Any, column: str, seed: int, fallback: list[str] | None, count: int | None = None,
+                    fraction: float | None = None) -> tuple[Any, Any]:
+    """(rest, carved): `count` rows of each label, or `fraction` of each (rounded down), drawn with `seed`."""
+    rng = np.random.default_rng(seed)
+    carved: list[int] = []
+    for value, rows in _by_label(ds, column, fallback).items():
+        n = count if count is not None else int(len(rows) * (fraction or 0.0))
+        if n >= len(rows):
+            raise TooFewRows(value, len(rows))
+        carved.extend(rng.choice(rows, size=n, replace=False).tolist())
+    taken = set(carved)
+    return ds.select([i for i in range(len(ds)) if i not in taken]), ds.select(sorted(carved))

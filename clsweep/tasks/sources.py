@@ -12,8 +12,17 @@ from typing import Any
 from clsweep.errors import ConfigError, Issue
 from clsweep.tasks.conll import ConllFormatError, read_conll
 from clsweep.tasks.errors import TaskErrors, first_line
-from clsweep.tasks.sampling import filter_rows, per_class
-from clsweep.tasks.spec import FILE_FORMATS, ConllSource, FilesSource, HubSource, LocalFiles, SyntheticSource, TaskSpec
+from clsweep.tasks.sampling import TooFewRows, carve_per_class, filter_rows, per_class
+from clsweep.tasks.spec import (
+    FILE_FORMATS,
+    SCRIPT_FIX,
+    ConllSource,
+    FilesSource,
+    HubSource,
+    LocalFiles,
+    SyntheticSource,
+    TaskSpec,
+)
 
 SPLITS = ("train", "dev", "test")
 _BUILDERS = {"csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json", "parquet": "parquet"}
@@ -22,6 +31,8 @@ _BUILDERS = {"csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json", "parqu
 def split_key(spec: TaskSpec, split: str) -> str:
     """The config key a user edits to change where `split` comes from."""
     src = spec.source
+    if split == "dev" and spec.dev is not None:
+        return "dev"
     if spec.local is not None and spec.local.dir is None:
         return f"local.{split}" if split in spec.local.paths() else "dev_fraction"
     if isinstance(src, HubSource):
@@ -83,22 +94,36 @@ def _quiet_datasets() -> Iterator[None]:
             datasets.enable_progress_bars()
 
 
-def load_splits(spec: TaskSpec, err: TaskErrors, cache_dir: Path) -> tuple[Any, list[str]]:
-    """A DatasetDict with exactly train/dev/test, and the names of the splits carved from train."""
+def load_splits(spec: TaskSpec, err: TaskErrors, cache_dir: Path) -> tuple[Any, dict[str, str]]:
+    """A DatasetDict with exactly train/dev/test, and the splits carved from another (split -> carved from)."""
     from datasets import DatasetDict
 
     with _quiet_datasets():
         raw = _select(_load_raw(spec, err, cache_dir), spec, err)
         _check_nonempty(raw, spec, err)
+        if spec.eval_per_class is not None:  # the evaluation pool, before dev is carved from it
+            for s in ("dev", "test"):
+                if s in raw:
+                    raw[s] = per_class(_labelled(raw[s], spec, s, err), spec.label_col, spec.eval_per_class,
+                                       spec.split_seed, spec.label_names)
         splits, carved = _carve(raw, spec, err)
         _check_nonempty(splits, spec, err)
         if spec.per_class is not None and spec.label_col in splits["train"].column_names:
             splits["train"] = per_class(splits["train"], spec.label_col, spec.per_class, spec.split_seed,
                                         spec.label_names)
         splits["train"] = _cap(splits["train"], spec.max_train_samples, spec.split_seed)
-        for s in ("dev", "test"):
+        # A dev carved label by label has the size its `dev:` block asked for; max_eval_samples leaves it be.
+        for s in ("dev", "test") if spec.dev is None else ("test",):
             splits[s] = _cap(splits[s], spec.max_eval_samples, spec.split_seed)
     return DatasetDict({s: splits[s] for s in SPLITS}), carved
+
+
+def _labelled(ds: Any, spec: TaskSpec, split: str, err: TaskErrors) -> Any:
+    """Per-label sampling needs the label column; say so here rather than fail inside the draw."""
+    if spec.label_col not in ds.column_names:
+        raise err.error("label_column", f"column '{spec.label_col}' not found in {split} split; available: "
+                                        f"{', '.join(sorted(ds.column_names))}")
+    return ds
 
 
 def _check_nonempty(splits: dict[str, Any], spec: TaskSpec, err: TaskErrors) -> None:
@@ -119,7 +144,7 @@ def _load_raw(spec: TaskSpec, err: TaskErrors, cache_dir: Path) -> dict[str, Any
     if spec.local is not None and isinstance(src, HubSource):
         return _load_local(spec.local, src, err, cache_dir)
     if isinstance(src, HubSource):
-        return _load_hub(src, err, cache_dir)
+        return _load_hub(src, err)
     if isinstance(src, FilesSource):
         return {s: _load_file(src, s, p, err, cache_dir) for s, p in src.paths().items()}
     if isinstance(src, ConllSource):
@@ -127,20 +152,46 @@ def _load_raw(spec: TaskSpec, err: TaskErrors, cache_dir: Path) -> dict[str, Any
     return _load_synthetic(spec, src, err)
 
 
-def _load_hub(src: HubSource, err: TaskErrors, cache_dir: Path) -> dict[str, Any]:
+def _load_hub(src: HubSource, err: TaskErrors) -> dict[str, Any]:
+    ours = list(src.splits)
+    loaded = load_hub_splits(src, [src.splits[s] for s in ours], err)
+    return dict(zip(ours, loaded, strict=True))
+
+
+def load_hub_splits(src: HubSource, splits: list[str], err: TaskErrors) -> list[Any]:
+    """The named splits of a hub dataset, or of a local folder shaped like a hub repository."""
     from datasets import load_dataset
 
-    ours = list(src.splits)
-    kwargs: dict[str, Any] = {"trust_remote_code": True} if src.trust_remote_code else {}
-    if Path(src.name).exists():  # a local folder: keep its Arrow copy with ours, not in the shared hub cache
-        kwargs["cache_dir"] = str(cache_dir / "datasets")
+    local = Path(src.name).is_dir()
+    script = Path(src.name) / f"{Path(src.name).name}.py"
+    if local and script.is_file():  # datasets would stop on it; say what to do instead
+        raise err.error("source.name", _script_message(src.name, script.name))
     try:
-        loaded = load_dataset(src.name, src.config, revision=src.revision,
-                              split=[src.splits[s] for s in ours], **kwargs)
+        if not local:
+            return list(load_dataset(src.name, src.config, revision=src.revision, split=splits))
+        # A local folder is read into memory through a throwaway Arrow cache, like any local file: the
+        # tokenization cache is what persists, and bad input must leave nothing behind.
+        with tempfile.TemporaryDirectory(prefix="clsweep-read-") as tmp:
+            return list(load_dataset(src.name, src.config, split=splits, cache_dir=tmp, keep_in_memory=True))
     except Exception as e:  # datasets raises many types (offline, missing split, bad files)
+        found = _script_name(e)
+        if found is not None:
+            raise err.error("source.name", _script_message(src.name, found)) from None
         raise err.error("source.name", f"cannot load dataset '{src.name}': {first_line(e)}; give a hub dataset id "
                         "that is reachable (offline: already in the Hugging Face cache) or a local folder") from e
-    return dict(zip(ours, loaded, strict=True))
+
+
+def _script_name(exc: BaseException) -> str | None:
+    """The loading script datasets refused, from its message ('... no longer supported, but found x.py')."""
+    text = first_line(exc)
+    if "scripts are no longer supported" not in text:
+        return None
+    return text.rsplit("found ", 1)[-1].strip() or "a .py file"
+
+
+def _script_message(name: str, script: str) -> str:
+    return (f"cannot load dataset '{name}': it is a dataset loading script ({script}), which datasets >= 4 no "
+            f"longer runs; {SCRIPT_FIX}")
 
 
 def _load_local(local: LocalFiles, src: HubSource, err: TaskErrors, cache_dir: Path) -> dict[str, Any]:
@@ -219,21 +270,41 @@ def _load_synthetic(spec: TaskSpec, src: SyntheticSource, err: TaskErrors) -> di
     return out
 
 
-def _carve(raw: dict[str, Any], spec: TaskSpec, err: TaskErrors) -> tuple[dict[str, Any], list[str]]:
+def _carve(raw: dict[str, Any], spec: TaskSpec, err: TaskErrors) -> tuple[dict[str, Any], dict[str, str]]:
+    """Fill in dev and test: `dev:` carves label by label; otherwise a random dev_fraction of train."""
     splits = dict(raw)
-    carved: list[str] = []
-    for name in ("dev", "test"):
+    carved: dict[str, str] = {}
+    per_label = spec.dev is not None and "dev" not in splits
+    # A dev carved from test needs the test split first, even when test itself is carved from train.
+    for name in ("test", "dev") if per_label else ("dev", "test"):
         if name in splits:
             continue
-        train = splits["train"]
-        try:
-            parts = train.train_test_split(test_size=spec.dev_fraction, seed=spec.split_seed)
-        except ValueError as e:
-            raise err.error("dev_fraction", f"cannot carve a {name} split from {len(train)} train "
-                                            f"example(s): {first_line(e)}") from None
-        splits["train"], splits[name] = parts["train"], parts["test"]
-        carved.append(name)
-    return splits, carved
+        if name == "dev" and spec.dev is not None:
+            origin = spec.dev.from_
+            splits[origin], splits["dev"] = _carve_labels(splits[origin], spec, origin, err)
+        else:
+            origin = "train"
+            train = splits["train"]
+            try:
+                parts = train.train_test_split(test_size=spec.dev_fraction, seed=spec.split_seed)
+            except ValueError as e:
+                raise err.error("dev_fraction", f"cannot carve a {name} split from {len(train)} train "
+                                                f"example(s): {first_line(e)}") from None
+            splits["train"], splits[name] = parts["train"], parts["test"]
+        carved[name] = origin
+    return splits, {s: carved[s] for s in ("dev", "test") if s in carved}
+
+
+def _carve_labels(ds: Any, spec: TaskSpec, origin: str, err: TaskErrors) -> tuple[Any, Any]:
+    """(what stays in `origin`, dev): dev.per_class examples of each label, or dev.fraction of each."""
+    assert spec.dev is not None
+    try:
+        return carve_per_class(_labelled(ds, spec, origin, err), spec.label_col, spec.split_seed, spec.label_names,
+                               count=spec.dev.per_class, fraction=spec.dev.fraction)
+    except TooFewRows as e:
+        raise err.error("dev.per_class", f"cannot carve {spec.dev.per_class} dev examples of label '{e.label}' "
+                                         f"from the {origin} split: it has {e.rows}, and some must stay in "
+                                         f"{origin}; give a smaller dev.per_class") from None
 
 
 def _cap(ds: Any, limit: int | None, seed: int) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from clsweep.registry import UnknownNameError
 from clsweep.schema import Strict
@@ -14,6 +14,8 @@ from clsweep.tasks.types import TASK_TYPES
 
 SplitName = Literal["train", "dev", "test"]
 FILE_FORMATS = ("csv", "tsv", "json", "jsonl", "parquet")
+SCRIPT_FIX = ("load a script-free copy: the Hub's automatic Parquet conversion (source.revision: "
+              "refs/convert/parquet, with source.config unset), a Parquet mirror, or local files (local: or data_dir)")
 
 
 def _resolve(path: str, info: ValidationInfo) -> str:
@@ -36,7 +38,15 @@ class HubSource(Strict):
         default_factory=lambda: {"train": "train", "test": "test"},  # type: ignore[arg-type]
         description="our split name -> the dataset's split name (or a slice such as 'train[:10%]')",
     )
-    trust_remote_code: bool = False
+    trust_remote_code: bool = Field(False, description="no effect: datasets >= 4 runs no loading scripts")
+
+    @field_validator("trust_remote_code")
+    @classmethod
+    def _no_scripts(cls, v: bool) -> bool:
+        if v:
+            raise ValueError(f"datasets >= 4 runs no dataset loading scripts, so remote code cannot be trusted in; "
+                             f"drop trust_remote_code and {SCRIPT_FIX}")
+        return v
 
     @field_validator("name")
     @classmethod
@@ -135,6 +145,24 @@ class LocalFiles(Strict):
         return {s: p for s, p in (("train", self.train), ("dev", self.dev), ("test", self.test)) if p}
 
 
+class DevSplit(Strict):
+    """Dev carved label by label from another split: `per_class` examples of each label, or a `fraction` of each."""
+
+    # `from` as users write it, also in config.json (to_dict), which validates back to the same config.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True)
+
+    from_: Literal["train", "test"] = Field("train", alias="from", description="the split dev is carved from")
+    per_class: int | None = Field(None, ge=1, description="this many examples of each label")
+    fraction: float | None = Field(None, gt=0, lt=1, description="this share of each label, rounded down")
+
+    @model_validator(mode="after")
+    def _one_size(self) -> DevSplit:
+        if (self.per_class is None) == (self.fraction is None):
+            raise ValueError("give exactly one of per_class (examples of each label) or fraction (share of each label)")
+        return self
+
+
 Source = Annotated[HubSource | FilesSource | ConllSource | SyntheticSource, Field(discriminator="kind")]
 
 
@@ -160,6 +188,10 @@ class TaskSpec(Strict):
     per_class: int | None = Field(None, ge=1, description="at most this many train examples per label")
     max_train_samples: int | None = Field(None, ge=1)
     max_eval_samples: int | None = Field(None, ge=1)
+    eval_per_class: int | None = Field(None, ge=1, description="at most this many examples per label in the "
+                                       "dataset's dev and test splits, drawn before dev is carved from them")
+    dev: DevSplit | None = Field(None, description="carve dev label by label (from train or test) instead of "
+                                                   "a random dev_fraction of train")
     dev_fraction: float = Field(0.1, gt=0, lt=1)
     split_seed: int = 0
     max_length: int | None = Field(None, ge=4)
@@ -241,8 +273,16 @@ class TaskSpec(Strict):
             raise ValueError("token tasks take one token column; text_pair_column is for sequence tasks")
         if isinstance(self.source, ConllSource) and self.type != "token":
             raise ValueError("conll sources hold token tags: set type: token")
-        if self.type != "sequence" and (isinstance(self.text_column, list) or self.per_class):
-            raise ValueError("lists of text columns and per_class sampling are for sequence tasks")
+        if self.type != "sequence" and (isinstance(self.text_column, list) or self.per_class or self.eval_per_class
+                                        or self.dev is not None):
+            raise ValueError("lists of text columns and per-label sampling (per_class, eval_per_class, dev) are for "
+                             "sequence tasks")
+        if self.eval_per_class is not None and not {"dev", "test"} & mapped_splits(self):
+            raise ValueError("eval_per_class caps the dataset's own dev and test splits, but this source gives "
+                             "neither (both are carved from train); drop eval_per_class or map a test split")
+        if self.dev is not None and "dev" in mapped_splits(self):
+            raise ValueError("dev: carves a dev split, but the source already gives one; drop dev: or the source's "
+                             "dev split")
         if self.local is not None and not isinstance(self.source, HubSource):
             raise ValueError("local: stands in for a hub source; point files/conll sources at the files directly")
         if self.split_by is not None:
@@ -274,6 +314,18 @@ class TaskSpec(Strict):
     @property
     def head_name(self) -> str:
         return self.head or self.name
+
+
+def mapped_splits(spec: TaskSpec) -> set[str]:
+    """The splits the source itself provides; the others are carved."""
+    src = spec.source
+    if spec.local is not None and spec.local.dir is None:
+        return set(spec.local.paths())
+    if isinstance(src, HubSource):
+        return set(src.splits)
+    if isinstance(src, SyntheticSource):
+        return {"train", "dev", "test"}
+    return set(src.paths())
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -50,9 +50,11 @@ def split_stats(texts: list[Any], pairs: list[str] | None, labels: list[Any], na
     }
 
 
-def task_stats(splits: dict[str, dict[str, Any]], carved: list[str], max_length: int,
+def task_stats(splits: dict[str, dict[str, Any]], carved: dict[str, str], max_length: int,
                num_labels: int) -> dict[str, Any]:
-    return {"splits": splits, "carved": list(carved), "max_length": max_length, "num_labels": num_labels}
+    """`carved` lists the splits carved from another; `carved_from` says which (dev may come from test)."""
+    return {"splits": splits, "carved": list(carved), "carved_from": dict(carved), "max_length": max_length,
+            "num_labels": num_labels}
 
 
 def summary(name: str, task_type: str, stats: dict[str, Any]) -> str:
@@ -64,8 +66,9 @@ def summary(name: str, task_type: str, stats: dict[str, Any]) -> str:
             f"train length p50 {ln['p50']} p95 {ln['p95']} max {ln['max']}, "
             f"{ln['truncated']:.1%} over max_length {stats['max_length']}")
     line += "; train labels " + label_shares(sp["train"]["labels"])
-    if stats["carved"]:
-        line += f"; carved from train: {', '.join(stats['carved'])}"
+    origins = stats.get("carved_from") or dict.fromkeys(stats["carved"], "train")  # older cache entries
+    for origin in dict.fromkeys(origins.values()):
+        line += f"; carved from {origin}: {', '.join(s for s, o in origins.items() if o == origin)}"
     return line
 
 

@@ -79,7 +79,7 @@ class _Plan:
     labels: list[str]
     cached: tuple[dict[str, Any], dict[str, dict[str, Any]]] | None = None
     raw: dict[str, RawSplit] | None = None
-    carved: list[str] = field(default_factory=list)
+    carved: dict[str, str] = field(default_factory=dict)  # split -> the split it was carved from
 
 
 def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None = None,

@@ -23,6 +23,29 @@ REVIEWS_CSV = "text,label\n" + "".join(
     f"{w} movie number {i},{lab}\n"
     for i in range(4) for w, lab in (("great", "pos"), ("awful", "neg"), ("plain", "neutral"))
 )
+# A folder shaped like a Hub dataset repository: the card declares the configs and the ClassLabel names.
+HUB_CARD = """\
+---
+dataset_info:
+  features:
+  - name: text
+    dtype: string
+  - name: label
+    dtype:
+      class_label:
+        names:
+          '0': World
+          '1': Sports
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: data/train-*
+  - split: test
+    path: data/test-*
+---
+"""
+HUB_ROWS = "".join(f'{{"text": "story {i}", "label": {i % 2}}}\n' for i in range(6))
 CONLL = "John B-PER\nlives O\nin O\nParis B-LOC\n\nMary B-PER\nsings O\n"
 CONLL_NO_TAG = "John B-PER\nlives\nin O\n"
 
@@ -182,6 +205,16 @@ CASES = [
     Case("hub-dataset-not-available", "tl", "tasks.news.source.name",
          ("cannot load dataset 'no_such_org/no_such_dataset'",),
          tl="tasks:\n  news: {source: {kind: hub, name: no_such_org/no_such_dataset}}\n"),
+    Case("hub-loading-script", "tl", "tasks.ner.source.name",
+         ("it is a dataset loading script (wnut_17.py), which datasets >= 4 no longer runs",
+          "source.revision: refs/convert/parquet"),
+         tl="tasks:\n  ner: {type: token, source: {kind: hub, name: wnut_17}, label_column: ner_tags}\n",
+         files={"wnut_17/wnut_17.py": "import datasets\n", "wnut_17/README.md": HUB_CARD}),
+    Case("hub-label-names-differ-from-card", "tl", "tasks.news.label_names",
+         ("the dataset's own label names differ: [World, Sports]", "drop label_names or list exactly these"),
+         tl="tasks:\n  news: {source: {kind: hub, name: news}, label_names: [Sports, World]}\n",
+         files={"news/README.md": HUB_CARD, "news/data/train-00000-of-00001.jsonl": HUB_ROWS,
+                "news/data/test-00000-of-00001.jsonl": HUB_ROWS}),
     Case("missing-dev-file", "tl", "tasks.reviews.source.dev", ("file not found", "nodev.csv"),
          tl=files_tasklist(extra=", dev: nodev.csv"), files={"reviews.csv": REVIEWS_CSV}),
     Case("missing-column", "tl", "tasks.reviews.text_column",

@@ -29,6 +29,7 @@ def write_case(tmp_path: Path, case: Case) -> Path:
     if case.tl is not None:
         (tmp_path / "tl.yaml").write_text(case.tl, encoding="utf-8")
     for name, text in case.files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
     return exp
 
