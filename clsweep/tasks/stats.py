@@ -66,6 +66,10 @@ def summary(name: str, task_type: str, stats: dict[str, Any]) -> str:
     line += "; train labels " + label_shares(sp["train"]["labels"])
     if stats["carved"]:
         line += f"; carved from train: {', '.join(stats['carved'])}"
+    empty = stats.get("empty_text")
+    if empty:
+        done = "dropped" if empty["policy"] == "drop" else 'read as ""'
+        line += f"; empty text {done} in " + ", ".join(f"{n} {s} row(s)" for s, n in empty["rows"].items())
     return line
 
 

@@ -3,6 +3,7 @@ one error message must say: which file, which key path (or line), and what would
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 # Tiny synthetic sizes: schema cases never get as far as generating data, but keep it cheap if one did.
@@ -23,6 +24,13 @@ REVIEWS_CSV = "text,label\n" + "".join(
     f"{w} movie number {i},{lab}\n"
     for i in range(4) for w, lab in (("great", "pos"), ("awful", "neg"), ("plain", "neutral"))
 )
+REVIEWS_MIXED_JSONL = "".join(json.dumps({"text": f"movie {i}", "label": lab}) + "\n" for i, lab in
+                              enumerate(["pos", "neg", "pos", 1, "neg", "pos", "neg", 1, "pos", "neg", "pos", "neg"]))
+JSONL_TASKLIST = "tasks:\n  reviews: {source: {kind: files, train: reviews.jsonl}}\n"
+BROKEN_JSONL = '{"text": "great one", "label": "pos"}\n{"text": "awful one", "label": "neg"}\n' \
+    '{"text": "plain one", "label": neg}\n'
+BROKEN_JSON = '[\n  {"text": "great one", "label": "pos"}\n  {"text": "awful one", "label": "neg"}\n]\n'
+EMPTY_TEXT_CSV = REVIEWS_CSV.replace("great movie number 1,", ",").replace("plain movie number 3,", '"",')
 CONLL = "John B-PER\nlives O\nin O\nParis B-LOC\n\nMary B-PER\nsings O\n"
 CONLL_NO_TAG = "John B-PER\nlives\nin O\n"
 
@@ -215,6 +223,25 @@ CASES = [
          tl=conll_tasklist("labels: [O, B-PER], "), files={"ner.conll": CONLL}),
     Case("conll-empty-file", "tl", "tasks.ner.source.train", ("split 'train' is empty",),
          tl=conll_tasklist(), files={"ner.conll": "\n"}),
+    # Messy files: mixed label types, a broken JSON line, an empty text cell (named by column, split, row, line)
+    Case("mixed-label-types", "tl", "tasks.reviews.label_column",
+         ("column 'label' in train split mixes label types", "10 rows hold strings (first: row 0, 'pos')",
+          "2 rows hold numbers (first: row 3, 1)", "label_map (e.g. {1: pos})", "label_names"),
+         tl=JSONL_TASKLIST, files={"reviews.jsonl": REVIEWS_MIXED_JSONL}),
+    Case("json-lines-syntax", "tl", "tasks.reviews.source.train",
+         ("reviews.jsonl as jsonl: line 3, column 32: Expecting value: " + BROKEN_JSONL.splitlines()[2],),
+         tl=JSONL_TASKLIST, files={"reviews.jsonl": BROKEN_JSONL}),
+    Case("json-document-syntax", "tl", "tasks.reviews.source.train",
+         ("reviews.json as json: line 3, column 3: Expecting ',' delimiter",),
+         tl=JSONL_TASKLIST.replace(".jsonl", ".json"), files={"reviews.json": BROKEN_JSON}),
+    Case("empty-text-cell", "tl", "tasks.reviews.text_column",
+         ("column 'text' in train split is empty (null) in 2 row(s), first row 3", "nothing is dropped silently",
+          "empty_text: empty", "empty_text: drop"),
+         tl=files_tasklist(), files={"reviews.csv": EMPTY_TEXT_CSV}),
+    Case("empty-text-empty-for-token-task", "tl", "tasks.ner", ("empty_text: empty", "use error or drop"),
+         tl=conll_tasklist("empty_text: empty, "), files={"ner.conll": CONLL}),
+    Case("empty-text-unknown-policy", "tl", "tasks.reviews.empty_text", ("'error', 'empty' or 'drop'", "'skip'"),
+         tl=files_tasklist("empty_text: skip"), files={"reviews.csv": REVIEWS_CSV}),
     # ------------------------------------------------------------- outputs
     Case("cache-dir-under-a-file", "exp", "run.cache_dir", ("is a file, not a folder", "give a folder path"),
          exp=experiment(run="cache_dir: afile/cache"), files={"afile": "x"}),
