@@ -41,17 +41,22 @@ class TensorBoardCallback(Callback):
         self.resources = resources
         self.writer: Any = SummaryWriter(log_dir=str(self.log_dir))
         self._closed = False
+        self._done: set[tuple[str, int]] = set()  # (tag, step) an earlier attempt already wrote here
 
     def on_run_start(self, state: RunState, resumed: bool) -> None:
         self.order = list(state.order)
+        # A resumed run may log into a fresh folder (replay the finished boundaries so the curves are whole) or
+        # into its own (where they are already: only what is missing, so no point shows twice).
+        self._done = logged_points(self.log_dir) if resumed else set()
         for task, st in self.stats.items():
-            self.writer.add_text(f"data/{task}", stats_markdown(task, st), 0)
+            if (f"data/{task}/text_summary", 0) not in self._done:
+                self.writer.add_text(f"data/{task}", stats_markdown(task, st), 0)
         if state.initial is not None:
             self._log_scores(state.initial, 0)
         if resumed:
-            # A resumed run may log into a fresh folder: replay the finished boundaries so the curves are whole.
             for k in range(1, state.completed + 1):
                 self._log_boundary(state, k)
+        self._done = set()
         self.writer.flush()
 
     def on_step(self, info: StepInfo) -> None:
@@ -111,10 +116,14 @@ class TensorBoardCallback(Callback):
     def _score(self, row: Row, split: str, task: str) -> float:
         return float(getattr(row, split)[task][self.primary[task]])
 
+    def _scalar(self, tag: str, value: float, step: int) -> None:
+        if (tag, step) not in self._done:
+            self.writer.add_scalar(tag, value, step)
+
     def _log_scores(self, row: Row, step: int) -> None:
         for split in self.splits:
             for task in self.order:
-                self.writer.add_scalar(f"score/{split}/{task}", self._score(row, split, task), step)
+                self._scalar(f"score/{split}/{task}", self._score(row, split, task), step)
 
     def _log_boundary(self, state: RunState, seen: int) -> None:
         """Scores after `seen` tasks, their mean over the seen tasks, and forgetting over the seen sub-matrix."""
@@ -123,6 +132,17 @@ class TensorBoardCallback(Callback):
         tasks = self.order[:seen]
         for split in self.splits:
             sub = [[self._score(r, split, t) for t in tasks] for r in rows]
-            self.writer.add_scalar(f"avg_seen/{split}", math.fsum(sub[-1]) / seen, seen)
+            self._scalar(f"avg_seen/{split}", math.fsum(sub[-1]) / seen, seen)
             if seen >= 2:  # forgetting needs at least one task learned before the latest one
-                self.writer.add_scalar(f"forgetting/{split}", forgetting(sub), seen)
+                self._scalar(f"forgetting/{split}", forgetting(sub), seen)
+
+
+def logged_points(log_dir: Path) -> set[tuple[str, int]]:
+    """(tag, step) of every summary value already in the event files of log_dir."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    points: set[tuple[str, int]] = set()
+    for path in sorted(log_dir.glob("events.out.tfevents.*")):
+        for event in EventFileLoader(str(path)).Load():
+            points.update((v.tag, int(event.step)) for v in event.summary.value)
+    return points
