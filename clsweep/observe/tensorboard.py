@@ -116,8 +116,8 @@ class TensorBoardCallback(Callback):
     def _score(self, row: Row, split: str, task: str) -> float:
         return float(getattr(row, split)[task][self.primary[task]])
 
-    def _scalar(self, tag: str, value: float, step: int) -> None:
-        if (tag, step) not in self._done:
+    def _scalar(self, tag: str, value: float | None, step: int) -> None:
+        if value is not None and (tag, step) not in self._done:
             self.writer.add_scalar(tag, value, step)
 
     def _log_scores(self, row: Row, step: int) -> None:
