@@ -206,6 +206,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"warning: {w.message}", file=sys.stderr)
     if not len(study):
         print(f"error: {', '.join(args.dirs)}: no finished runs (no readable result.json)", file=sys.stderr)
+        for line in text.splitlines()[1:]:  # the runs that faulted instead, if any
+            print(line, file=sys.stderr)
         return EXIT_BAD_INPUT
     print(text)
     return 0
