@@ -14,7 +14,7 @@ from typing import Any
 
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
-from clsweep.loading import apply_override, load_raw, parse_override, read_tasklist, read_yaml, validate
+from clsweep.loading import apply_cli_overrides, load_raw, read_tasklist, read_yaml, validate
 from clsweep.preflight import check_writable, inside, local_capacity
 from clsweep.sweep.resources import trial_resources
 from clsweep.training.faults import FAULT_FILE, RunFault
@@ -61,8 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load(path: Path, overrides: Sequence[str]) -> tuple[ExperimentConfig, Sources]:
-    raw, sources = load_raw(path, overrides)
+def _load(path: Path, overrides: Sequence[str], options: dict[str, str] | None = None
+          ) -> tuple[ExperimentConfig, Sources]:
+    raw, sources = load_raw(path, overrides, options)
     return validate(raw, sources), sources
 
 
@@ -73,6 +74,12 @@ def _train_overrides(args: argparse.Namespace) -> list[str]:
     if args.seed is not None:
         extra.append(f"train.seed={args.seed}")
     return extra
+
+
+def _train_options(args: argparse.Namespace) -> dict[str, str]:
+    """The options behind the overrides `_train_overrides` adds, so their mistakes are blamed on them."""
+    return {k: opt for k, opt, given in (("order", "--order", args.order), ("train.seed", "--seed", args.seed))
+            if given is not None}
 
 
 def _out_dir(args: argparse.Namespace, cfg: ExperimentConfig) -> tuple[Path, str]:
@@ -98,7 +105,7 @@ def _preflight(cfg: ExperimentConfig, file: str, out: Path, key: str) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    cfg, sources = _load(args.experiment, _train_overrides(args))
+    cfg, sources = _load(args.experiment, _train_overrides(args), _train_options(args))
     out, key = _out_dir(args, cfg)
     _preflight(cfg, str(args.experiment), out, key)
     if args.resume and not (out / "config.json").is_file():
@@ -199,6 +206,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"warning: {w.message}", file=sys.stderr)
     if not len(study):
         print(f"error: {', '.join(args.dirs)}: no finished runs (no readable result.json)", file=sys.stderr)
+        for line in text.splitlines()[1:]:  # the runs that faulted instead, if any
+            print(line, file=sys.stderr)
         return EXIT_BAD_INPUT
     print(text)
     return 0
@@ -216,20 +225,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if failed else 0
 
 
-def _load_any(path: Path, overrides: Sequence[str]) -> tuple[ExperimentConfig, Sources]:
+def _load_any(path: Path, overrides: Sequence[str], options: dict[str, str] | None = None
+              ) -> tuple[ExperimentConfig, Sources]:
     """An experiment YAML, or a tasklist on its own checked inside a default experiment."""
     raw = read_yaml(path)
     if isinstance(raw, dict) and ("tasks" in raw or "extends" in raw) and "tasklist" not in raw:
         exp: dict[str, Any] = {"tasklist": read_tasklist(path)}
-        for item in overrides:  # keys under tasklist., as for an experiment
-            apply_override(exp, *parse_override(item))
-        cfg = validate(exp, Sources(str(path.with_suffix(".experiment")), str(path)), path.parent)
-        return cfg, Sources(str(path), str(path))
-    return _load(path, overrides)
+        blamed = apply_cli_overrides(exp, overrides, options)  # keys under tasklist., as for an experiment
+        cfg = validate(exp, Sources(str(path.with_suffix(".experiment")), str(path), blamed), path.parent)
+        return cfg, Sources(str(path), str(path), blamed)
+    return _load(path, overrides, options)
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    cfg, sources = _load_any(args.file, [*args.overrides, f"tasklist.data_dir={args.data_dir.resolve()}"])
+    cfg, sources = _load_any(args.file, [*args.overrides, f"tasklist.data_dir={args.data_dir.resolve()}"],
+                             {"tasklist.data_dir": "--data-dir"})
     from clsweep.tasks.fetch import fetch_hub_data  # datasets loads only here
 
     written = fetch_hub_data(cfg, sources, log=lambda m: print(m, file=sys.stderr))

@@ -36,8 +36,19 @@ class Sources:
 
     experiment: str
     tasklist: str | None  # None when the tasklist is inline
+    # (dotted key, option) for every key the command line set and every section it created: a mistake there
+    # was typed after `--set` (or `--order` ...), not written in a file.
+    overrides: tuple[tuple[str, str], ...] = ()
 
     def locate(self, path: str) -> tuple[str, str]:
+        option = self.option_for(path)
+        if option is not None:
+            return option, path
         if self.tasklist and (path == "tasklist" or path.startswith("tasklist.")):
             return self.tasklist, path[len("tasklist."):] if path != "tasklist" else ""
         return self.experiment, path
+
+    def option_for(self, path: str) -> str | None:
+        """The command-line option that set `path` or a section above it (the most specific one), if any."""
+        hits = [(key, opt) for key, opt in self.overrides if path == key or path.startswith((f"{key}.", f"{key}["))]
+        return max(hits, key=lambda h: len(h[0]))[1] if hits else None

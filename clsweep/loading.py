@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,33 @@ from clsweep.tasks.spec import Tasklist, deep_merge
 
 
 class _DuplicateKeyError(yaml.MarkedYAMLError):
-    pass
+    def __init__(self, key_path: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.key_path = key_path
+
+
+def _node_paths(root: yaml.Node) -> dict[int, str]:
+    """id(mapping node) -> its dotted key path in the document ('' for the top), so errors can name it."""
+    paths: dict[int, str] = {}
+    todo: list[tuple[yaml.Node, str]] = [(root, "")]
+    while todo:
+        node, path = todo.pop()
+        if id(node) in paths:  # an alias: the anchor's path stands
+            continue
+        paths[id(node)] = path
+        if isinstance(node, yaml.MappingNode):
+            todo += [(v, f"{path}.{k.value}".lstrip(".")) for k, v in node.value if isinstance(k, yaml.ScalarNode)]
+        elif isinstance(node, yaml.SequenceNode):
+            todo += [(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
+    return paths
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """safe_load keeps the last of two equal mapping keys silently (e.g. two tasks named alike): refuse."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        self._paths = _node_paths(node)
+        return super().construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -30,8 +52,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             if isinstance(key, list | dict):
                 continue  # unhashable: the base class reports it
             if key in seen:
+                parent = getattr(self, "_paths", {}).get(id(node), "")
                 raise _DuplicateKeyError(
-                    problem=f"duplicate key '{key}' (first on line {seen[key] + 1})",
+                    f"{parent}.{key}".lstrip("."), problem=f"duplicate key '{key}' (first on line {seen[key] + 1})",
                     problem_mark=key_node.start_mark)
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
@@ -45,7 +68,8 @@ def read_yaml(path: Path) -> Any:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError.one(path, "", f"invalid YAML: {where}{getattr(e, 'problem', None) or e}") from None
+        key_path = e.key_path if isinstance(e, _DuplicateKeyError) else ""
+        raise ConfigError.one(path, key_path, f"invalid YAML: {where}{getattr(e, 'problem', None) or e}") from None
 
 
 def read_tasklist(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -104,24 +128,44 @@ _CWD_PATHS = ("run.storage_path", "run.cache_dir")
 _DOTTED_KEYS = "search.space."
 
 
-def apply_override(data: dict[str, Any], key: str, value: Any) -> None:
-    """Set the dotted `key` in `data`, making missing sections; a value in the way is an error."""
+def apply_override(data: dict[str, Any], key: str, value: Any) -> list[str]:
+    """Set the dotted `key` in `data`, making missing sections (returned, dotted); a value in the way is an error."""
     node = data
     if key.startswith(_DOTTED_KEYS) and len(key) > len(_DOTTED_KEYS):
         parts = [*_DOTTED_KEYS.rstrip(".").split("."), key[len(_DOTTED_KEYS):]]
     else:
         parts = key.split(".")
+    created = []
     for i, part in enumerate(parts[:-1]):
         nxt = node.get(part)
         if nxt is None:
             nxt = node[part] = {}
+            created.append(".".join(parts[: i + 1]))
         if not isinstance(nxt, dict):
             raise ConfigError.one("--set", key, f"'{'.'.join(parts[: i + 1])}' is not a section")
         node = nxt
     node[parts[-1]] = value
+    return created
 
 
-def load_raw(path: Path, overrides: Sequence[str] = ()) -> tuple[dict[str, Any], Sources]:
+def apply_cli_overrides(data: dict[str, Any], overrides: Sequence[str],
+                        options: Mapping[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """Apply `KEY=VALUE` items to `data`; (dotted key, option) for each key set and each section created.
+
+    `options` names the option that produced a key when it was not `--set` (e.g. {"order": "--order"}).
+    """
+    blamed: list[tuple[str, str]] = []
+    for item in overrides:
+        key, value = parse_override(item)
+        if key in _CWD_PATHS and isinstance(value, str) and "://" not in value:
+            value = str(Path(value).expanduser().absolute())  # typed on the command line: relative to the cwd
+        option = (options or {}).get(key, "--set")
+        blamed += [(k, option) for k in (*apply_override(data, key, value), key)]
+    return tuple(blamed)
+
+
+def load_raw(path: Path, overrides: Sequence[str] = (),
+             options: Mapping[str, str] | None = None) -> tuple[dict[str, Any], Sources]:
     """The experiment YAML with its tasklist inlined and overrides applied, not yet validated."""
     data = read_yaml(path)
     if not isinstance(data, dict):
@@ -134,12 +178,8 @@ def load_raw(path: Path, overrides: Sequence[str] = ()) -> tuple[dict[str, Any],
             raise ConfigError.one(path, "tasklist", f"file not found: {tl_path}")
         data = {**data, "tasklist": read_tasklist(tl_path)}
         tasklist_file = str(tl_path)
-    for item in overrides:
-        key, value = parse_override(item)
-        if key in _CWD_PATHS and isinstance(value, str) and "://" not in value:
-            value = str(Path(value).expanduser().absolute())  # typed on the command line: relative to the cwd
-        apply_override(data, key, value)
-    return data, Sources(str(path), tasklist_file)
+    blamed = apply_cli_overrides(data, overrides, options)
+    return data, Sources(str(path), tasklist_file, blamed)
 
 
 def validate(data: dict[str, Any], sources: Sources, base_dir: Path | None = None) -> ExperimentConfig:

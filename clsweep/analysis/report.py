@@ -17,6 +17,7 @@ import pandas as pd
 import clsweep
 from clsweep.analysis.aggregate import SELECT_ON, describe_pair, format_table, selected_runs, write_summary
 from clsweep.analysis.collect import SPLITS
+from clsweep.analysis.faults import FAULTS_FILE, fault_html, fault_lines
 from clsweep.analysis.ordering import family_ordering
 from clsweep.analysis.plots import PLOTS_DIR, _safe, plot_final_scores, plot_forgetting, plot_matrix
 from clsweep.analysis.study import Study
@@ -114,6 +115,15 @@ def write_figures(study: Study, out: Path, warn: Callable[[str], None] = print,
     return written
 
 
+def remove_stale_figures(folder: Path, figures: list[Figure]) -> None:
+    """Images in `folder` that this analysis did not draw (e.g. of a configuration since removed) go, so plots/
+    holds what report.html shows."""
+    keep = {name for f in figures for name in (f.path.name, f.path.with_suffix(".svg").name)}
+    for path in folder.glob("*"):
+        if path.suffix in (".png", ".svg") and path.is_file() and path.name not in keep:
+            path.unlink()
+
+
 def write_tables(study: Study, out: Path) -> list[Path]:
     """summary.csv and the other tables as CSV, each written atomically."""
     write_summary(study.summary(), out / SUMMARY_FILE)
@@ -122,7 +132,8 @@ def write_tables(study: Study, out: Path) -> list[Path]:
         table = study.tasks if attr == "tasks" else getattr(study, attr)()
         write_text_atomic(out / name, table.to_csv(index=False))
         paths.append(out / name)
-    return paths
+    write_text_atomic(out / FAULTS_FILE, study.faults.to_csv(index=False))
+    return [*paths, out / FAULTS_FILE]
 
 
 def _with_ci(row: pd.Series, metric: str) -> str:
@@ -171,11 +182,12 @@ def analyze(sources: list[str | Path], out: str | Path, warn: Callable[[str], No
     out = Path(out)
     study = Study.load(*sources)
     if not len(study):
-        return study, "no finished runs to analyse"
+        return study, "\n".join(["no finished runs to analyse", *fault_lines(study.faults)])
     write_tables(study, out)
     figures = write_figures(study, out / PLOTS_DIR, warn)
+    remove_stale_figures(out / PLOTS_DIR, figures)
     write_text_atomic(out / REPORT_FILE, render_html(study, figures))
-    text = console_text(study)
+    text = "\n".join([console_text(study), *fault_lines(study.faults)])
     return study, (f"{text}\n{len(study)} run(s) from {', '.join(study.sources)}; summary in {out / SUMMARY_FILE}, "
                    f"{len(figures)} figure(s) in {out / PLOTS_DIR}, report in {out / REPORT_FILE}")
 
@@ -246,6 +258,7 @@ def render_html(study: Study, figures: list[Figure]) -> str:
     parts = [
         f"<!doctype html><html><head><meta charset=utf-8><title>clsweep report</title><style>{_CSS}</style></head>"
         "<body><h1>Continual learning report</h1>",
+        fault_html(study.faults, study.runs["config_id"].astype(str)),
         f"<p>{len(study)} runs, {study.runs['config_id'].nunique()} configurations, "
         f"{study.runs['order'].nunique()} orderings, seeds {sorted(study.runs['seed'].unique().tolist())}. Sources: "
         f"{html.escape(', '.join(study.sources))}. Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by clsweep "

@@ -18,6 +18,7 @@ from clsweep.analysis.aggregate import (
     variance_table,
 )
 from clsweep.analysis.collect import Loaded, cell_table, hyperparameters, load_results, runs_table, task_table
+from clsweep.analysis.faults import FAULT_COLUMNS, load_faults, with_fault_counts
 
 
 def resolve(path: str | Path, bases: Iterable[Path] = (Path(".."),)) -> Path:
@@ -40,6 +41,7 @@ class Study:
     runs: pd.DataFrame
     tasks: pd.DataFrame
     cells: pd.DataFrame
+    faults: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAULT_COLUMNS))  # runs that faulted
     _cache: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -47,7 +49,7 @@ class Study:
         """Read every result.json below the folders, files or globs given (several sweeps combine)."""
         results = load_results(sources)
         return cls(sources=[str(s) for s in sources], results=results, runs=runs_table(results),
-                   tasks=task_table(results), cells=cell_table(results))
+                   tasks=task_table(results), cells=cell_table(results), faults=load_faults(sources))
 
     def __len__(self) -> int:
         return len(self.runs)
@@ -57,7 +59,8 @@ class Study:
         best mean dev ACC first."""
         if "summary" not in self._cache:
             opd = self.disparity()[["config_id", "aopd", "mopd"]]
-            self._cache["summary"] = summarize(self.runs).merge(opd, on="config_id", how="left")
+            summary = summarize(self.runs).merge(opd, on="config_id", how="left")
+            self._cache["summary"] = with_fault_counts(summary, self.faults)
         return self._cache["summary"]
 
     def selection(self) -> pd.DataFrame:

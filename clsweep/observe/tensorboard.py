@@ -41,17 +41,22 @@ class TensorBoardCallback(Callback):
         self.resources = resources
         self.writer: Any = SummaryWriter(log_dir=str(self.log_dir))
         self._closed = False
+        self._done: set[tuple[str, int]] = set()  # (tag, step) an earlier attempt already wrote here
 
     def on_run_start(self, state: RunState, resumed: bool) -> None:
         self.order = list(state.order)
+        # A resumed run may log into a fresh folder (replay the finished boundaries so the curves are whole) or
+        # into its own (where they are already: only what is missing, so no point shows twice).
+        self._done = logged_points(self.log_dir) if resumed else set()
         for task, st in self.stats.items():
-            self.writer.add_text(f"data/{task}", stats_markdown(task, st), 0)
+            if (f"data/{task}/text_summary", 0) not in self._done:
+                self.writer.add_text(f"data/{task}", stats_markdown(task, st), 0)
         if state.initial is not None:
             self._log_scores(state.initial, 0)
         if resumed:
-            # A resumed run may log into a fresh folder: replay the finished boundaries so the curves are whole.
             for k in range(1, state.completed + 1):
                 self._log_boundary(state, k)
+        self._done = set()
         self.writer.flush()
 
     def on_step(self, info: StepInfo) -> None:
@@ -112,12 +117,16 @@ class TensorBoardCallback(Callback):
         scores = getattr(row, split)  # None: a cell `eval.cells: needed` skipped (not plotted)
         return float(scores[task][self.primary[task]]) if task in scores else None
 
+    def _scalar(self, tag: str, value: float | None, step: int) -> None:
+        if value is not None and (tag, step) not in self._done:
+            self.writer.add_scalar(tag, value, step)
+
     def _log_scores(self, row: Row, step: int) -> None:
         for split in self.splits:
             for task in self.order:
                 score = self._score(row, split, task)
                 if score is not None:
-                    self.writer.add_scalar(f"score/{split}/{task}", score, step)
+                    self._scalar(f"score/{split}/{task}", score, step)
 
     def _log_boundary(self, state: RunState, seen: int) -> None:
         """Scores after `seen` tasks, their mean over the seen tasks, and forgetting over the seen sub-matrix."""
@@ -127,6 +136,17 @@ class TensorBoardCallback(Callback):
         for split in self.splits:
             sub = [[self._score(r, split, t) for t in tasks] for r in rows]
             # The last row always scores every seen task; only earlier rows may hold skipped cells.
-            self.writer.add_scalar(f"avg_seen/{split}", math.fsum(v for v in sub[-1] if v is not None) / seen, seen)
+            self._scalar(f"avg_seen/{split}", math.fsum(v for v in sub[-1] if v is not None) / seen, seen)
             if seen >= 2:  # forgetting needs at least one task learned before the latest one
-                self.writer.add_scalar(f"forgetting/{split}", forgetting(sub), seen)
+                self._scalar(f"forgetting/{split}", forgetting(sub), seen)
+
+
+def logged_points(log_dir: Path) -> set[tuple[str, int]]:
+    """(tag, step) of every summary value already in the event files of log_dir."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    points: set[tuple[str, int]] = set()
+    for path in sorted(log_dir.glob("events.out.tfevents.*")):
+        for event in EventFileLoader(str(path)).Load():
+            points.update((v.tag, int(event.step)) for v in event.summary.value)
+    return points

@@ -48,6 +48,8 @@ def spec_data(spec: Any, columns: Any) -> dict[str, Any]:
     """The spec fields that change the data (not epochs, lr, metrics, head ...), columns as resolved."""
     data = spec.model_dump(mode="json", include=set(_DATA_FIELDS))
     data["columns"] = [columns.text, columns.pair, columns.label]
+    if spec.empty_text != "error":  # only then: existing cache keys stay valid
+        data["empty_text"] = spec.empty_text
     return data
 
 

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from clsweep.errors import ConfigError, Issue
+from clsweep.tasks.cells import check_label_types, handle_empty_text
 from clsweep.tasks.conll import ConllFormatError, read_conll
 from clsweep.tasks.errors import TaskErrors, first_line
+from clsweep.tasks.jsonsyntax import json_problem
 from clsweep.tasks.sampling import TooFewRows, carve_per_class, filter_rows, per_class
 from clsweep.tasks.spec import (
     FILE_FORMATS,
@@ -94,12 +96,15 @@ def _quiet_datasets() -> Iterator[None]:
             datasets.enable_progress_bars()
 
 
-def load_splits(spec: TaskSpec, err: TaskErrors, cache_dir: Path) -> tuple[Any, dict[str, str]]:
-    """A DatasetDict with exactly train/dev/test, and the splits carved from another (split -> carved from)."""
+def load_splits(spec: TaskSpec, err: TaskErrors, cache_dir: Path) -> tuple[Any, dict[str, str], dict[str, int]]:
+    """A DatasetDict with exactly train/dev/test, the splits carved from another (split -> carved from), and per
+    split read the rows whose empty text `empty_text` filled or dropped."""
     from datasets import DatasetDict
 
     with _quiet_datasets():
         raw = _select(_load_raw(spec, err, cache_dir), spec, err)
+        check_label_types(raw, spec, err)
+        raw, emptied = handle_empty_text(raw, spec, err)  # before carving and sampling: their sizes stay exact
         _check_nonempty(raw, spec, err)
         if spec.eval_per_class is not None:  # the evaluation pool, before dev is carved from it
             for s in ("dev", "test"):
@@ -115,7 +120,7 @@ def load_splits(spec: TaskSpec, err: TaskErrors, cache_dir: Path) -> tuple[Any, 
         # A dev carved label by label has the size its `dev:` block asked for; max_eval_samples leaves it be.
         for s in ("dev", "test") if spec.dev is None else ("test",):
             splits[s] = _cap(splits[s], spec.max_eval_samples, spec.split_seed)
-    return DatasetDict({s: splits[s] for s in SPLITS}), carved
+    return DatasetDict({s: splits[s] for s in SPLITS}), carved, emptied
 
 
 def _labelled(ds: Any, spec: TaskSpec, split: str, err: TaskErrors) -> Any:
@@ -225,13 +230,28 @@ def _load_file(src: FilesSource | LocalFiles, split: str, path: str, err: TaskEr
     try:
         # Read into memory through a throwaway Arrow cache: the tokenization cache is what persists, and a
         # file that turns out to be bad input must leave nothing behind.
-        with tempfile.TemporaryDirectory(prefix="clsweep-read-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="clsweep-read-") as tmp, _no_error_log():
             return load_dataset(_BUILDERS[fmt], data_files=path, split=split_spec, cache_dir=tmp,
                                 keep_in_memory=True, **kwargs)
     except Exception as e:
         if "corresponds to no data" in str(e):  # a header-only csv
             return Dataset.from_dict({})
-        raise err.error(f"{key}.{split}", f"cannot read {path} as {fmt}: {first_line(e)}") from e
+        # The JSON readers name a byte position or a row; the line of the file is what an editor shows.
+        problem = json_problem(path) if fmt in ("json", "jsonl") else None
+        raise err.error(f"{key}.{split}", f"cannot read {path} as {fmt}: {problem or first_line(e)}") from e
+
+
+@contextmanager
+def _no_error_log() -> Iterator[None]:
+    # datasets logs a failed read before raising; our one message replaces that line.
+    import datasets
+
+    level = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
+    try:
+        yield
+    finally:
+        datasets.logging.set_verbosity(level)
 
 
 def _load_conll(spec: TaskSpec, src: ConllSource, split: str, path: str, err: TaskErrors) -> Any:

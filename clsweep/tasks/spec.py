@@ -184,6 +184,8 @@ class TaskSpec(Strict):
         "task", description="union: tasks sharing a head predict over the union of their labels")
     metrics: list[str] | None = None
     filter: dict[str, Any] | None = Field(None, description="keep rows whose column holds the value (or one of a list)")
+    empty_text: Literal["error", "empty", "drop"] = Field(
+        "error", description="a null text cell (an empty CSV cell): stop, read it as '', or drop its row")
     split_by: SplitBy | None = None
     per_class: int | None = Field(None, ge=1, description="at most this many train examples per label")
     max_train_samples: int | None = Field(None, ge=1)
@@ -269,6 +271,8 @@ class TaskSpec(Strict):
     def _fits_type(self) -> TaskSpec:
         if self.type == "mlm" and (self.text_pair_column or self.label_column or self.labels):
             raise ValueError("mlm tasks read raw text from one text_column; they take no pair or label settings")
+        if self.type == "token" and self.empty_text == "empty":
+            raise ValueError("empty_text: empty reads a null cell as ''; a token task needs words: use error or drop")
         if self.type == "token" and self.text_pair_column:
             raise ValueError("token tasks take one token column; text_pair_column is for sequence tasks")
         if isinstance(self.source, ConllSource) and self.type != "token":

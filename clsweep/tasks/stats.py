@@ -69,6 +69,10 @@ def summary(name: str, task_type: str, stats: dict[str, Any]) -> str:
     origins = stats.get("carved_from") or dict.fromkeys(stats["carved"], "train")  # older cache entries
     for origin in dict.fromkeys(origins.values()):
         line += f"; carved from {origin}: {', '.join(s for s, o in origins.items() if o == origin)}"
+    empty = stats.get("empty_text")
+    if empty:
+        done = "dropped" if empty["policy"] == "drop" else 'read as ""'
+        line += f"; empty text {done} in " + ", ".join(f"{n} {s} row(s)" for s, n in empty["rows"].items())
     return line
 
 

@@ -80,6 +80,7 @@ class _Plan:
     cached: tuple[dict[str, Any], dict[str, dict[str, Any]]] | None = None
     raw: dict[str, RawSplit] | None = None
     carved: dict[str, str] = field(default_factory=dict)  # split -> the split it was carved from
+    emptied: dict[str, int] = field(default_factory=dict)  # per split read: rows `empty_text` filled or dropped
 
 
 def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None = None,
@@ -139,17 +140,18 @@ def _plan(spec: TaskSpec, max_length: int, tok_fp: dict[str, Any], root: Path, e
         return _Plan(spec, key, path, max_length, list(hit[0]["labels"]), cached=hit)
     if cache_only:
         raise RuntimeError(f"task {spec.name}: no tokenization cache entry at {path}; data must be prepared first")
-    splits, carved = src.load_splits(spec, err, root)
+    splits, carved, emptied = src.load_splits(spec, err, root)
     check_columns(splits, cols, err)
     if spec.type == "mlm":
-        return _Plan(spec, key, path, max_length, [], raw=extract(splits, cols, spec.type, err), carved=carved)
+        return _Plan(spec, key, path, max_length, [], raw=extract(splits, cols, spec.type, err), carved=carved,
+                     emptied=emptied)
     names = lab.dataset_names(spec, lab.class_names(splits["train"].features[cols.label]), err)
     token = spec.type == "token"
     values = extract(splits, cols, spec.type, err)
     labels = lab.resolve_labels(spec, values["train"], names)  # before str(): ints sort numerically
     raw = {s: lab.as_names(r, names, token, spec.label_map) for s, r in values.items()}
     lab.check_labels(spec, raw, labels, lab.label_origin(spec, names), err)
-    return _Plan(spec, key, path, max_length, labels, raw=raw, carved=carved)
+    return _Plan(spec, key, path, max_length, labels, raw=raw, carved=carved, emptied=emptied)
 
 
 def _from_cache(p: _Plan, log: Callable[[str], None]) -> Task:
@@ -176,6 +178,8 @@ def _tokenize(p: _Plan, tokenizer: Any, log: Callable[[str], None]) -> Task:
                                            enc["lengths"], p.max_length)
     classes = masking.vocab_size if masking else None
     stats = st.task_stats(split_stats, p.carved, p.max_length, classes or len(p.labels))
+    if p.spec.empty_text != "error":
+        stats["empty_text"] = {"policy": p.spec.empty_text, "rows": p.emptied}
     cache.write_entry(p.dir, p.key, {"task": p.spec.name, "labels": p.labels, "stats": stats},
                       {s: sp.to_json() for s, sp in splits.items()})
     sizes = "/".join(str(len(splits[s])) for s in src.SPLITS)

@@ -174,8 +174,10 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     try:
         state = trainer.run(order, state)
     except RunFault as fault:
-        # Recorded next to the checkpoints of the tasks that did finish; the caller decides what ends.
-        write_json_atomic(out / FAULT_FILE, fault.to_json())
+        # Recorded next to the checkpoints of the tasks that did finish, saying whose run it is as result.json
+        # would (analysis counts it against its configuration); the caller decides what ends.
+        who = {"approach": cfg.approach.name, "order": order, "seed": cfg.train.seed, "sweep": annotations}
+        write_json_atomic(out / FAULT_FILE, {**fault.to_json(), **who})
         raise
     finally:
         if monitor is not None:

@@ -199,9 +199,7 @@ def run_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, o
         faults = trial_faults(grid)
         write_json_atomic(exp / STATUS_FILE, {**state, "state": "complete" if errors == 0 else "errored",
                                               "errored_trials": errors, "faulted_trials": faults})
-        summarise(exp)
-        for f in faults:
-            opts.log(f"trial {f['trial']} stopped ({f['fault']}), so it is not in the summary: {f['reason']}")
+        summarise(exp)  # lists the faulted trials with their reasons too
         if errors:
             opts.log(f"{errors} trial(s) failed; `clsweep run ... --resume` retries them")
         return 1 if errors else 0

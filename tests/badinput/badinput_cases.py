@@ -3,6 +3,7 @@ one error message must say: which file, which key path (or line), and what would
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 # Tiny synthetic sizes: schema cases never get as far as generating data, but keep it cheap if one did.
@@ -46,6 +47,13 @@ configs:
 ---
 """
 HUB_ROWS = "".join(f'{{"text": "story {i}", "label": {i % 2}}}\n' for i in range(6))
+REVIEWS_MIXED_JSONL = "".join(json.dumps({"text": f"movie {i}", "label": lab}) + "\n" for i, lab in
+                              enumerate(["pos", "neg", "pos", 1, "neg", "pos", "neg", 1, "pos", "neg", "pos", "neg"]))
+JSONL_TASKLIST = "tasks:\n  reviews: {source: {kind: files, train: reviews.jsonl}}\n"
+BROKEN_JSONL = '{"text": "great one", "label": "pos"}\n{"text": "awful one", "label": "neg"}\n' \
+    '{"text": "plain one", "label": neg}\n'
+BROKEN_JSON = '[\n  {"text": "great one", "label": "pos"}\n  {"text": "awful one", "label": "neg"}\n]\n'
+EMPTY_TEXT_CSV = REVIEWS_CSV.replace("great movie number 1,", ",").replace("plain movie number 3,", '"",')
 CONLL = "John B-PER\nlives O\nin O\nParis B-LOC\n\nMary B-PER\nsings O\n"
 CONLL_NO_TAG = "John B-PER\nlives\nin O\n"
 
@@ -96,8 +104,13 @@ CASES = [
     Case("yaml-python-tag", "exp", "line 4, column 8", ("invalid YAML", "could not determine a constructor",
                                                          "python/object/apply:os.system"),
          exp=experiment("train: !!python/object/apply:os.system ['touch hacked']")),
-    Case("duplicate-section", "exp", "line 5, column 1", ("duplicate key 'train'", "first on line 4"),
+    # Duplicate keys: the dotted key path and the lines of both
+    Case("duplicate-section", "exp", "line 5, column 1",
+         (": train: invalid YAML: line 5, column 1: duplicate key 'train' (first on line 4)",),
          exp=experiment("train: {lr: 0.1}", "train: {epochs: 2}")),
+    Case("duplicate-nested-key", "exp", "approach.ewc.lambda",
+         ("approach.ewc.lambda: invalid YAML: line 8, column 5: duplicate key 'lambda' (first on line 7)",),
+         exp=experiment("approach:", "  name: ewc", "  ewc:", "    lambda: 1", "    lambda: 2")),
     Case("experiment-not-a-mapping", "exp", "exp.yaml", ("expected a mapping of sections", "tasklist, model"),
          exp="- train\n- eval\n", tl=None),
     Case("empty-experiment", "exp", "exp.yaml", ("expected a mapping of sections",), exp="", tl=None),
@@ -158,7 +171,7 @@ CASES = [
     Case("order-duplicate-task", "exp", "order", ("names topic more than once",),
          exp=experiment("order: [topic, ner, topic]")),
     Case("order-not-a-list", "exp", "order", ("valid list", "'topic'"), exp=experiment("order: topic")),
-    Case("cli-order-unknown-task", "exp", "order", ("unknown task 'nre'", "did you mean 'ner'"),
+    Case("cli-order-unknown-task", "--order", "order", ("unknown task 'nre'", "did you mean 'ner'"),
          argv=("--order", "topic,nre")),
     Case("tasklist-order-unknown-task", "tl", "orders.bad", ("unknown task 'nerr'", "did you mean 'ner'"),
          tl=GOOD_TASKLIST + "  bad: [nerr, topic]\n"),
@@ -168,8 +181,15 @@ CASES = [
     Case("set-without-equals", "--set", "train.lr", ("expected KEY=VALUE",), argv=("--set", "train.lr")),
     Case("set-into-non-section", "--set", "train.lr.x", ("'train.lr' is not a section",),
          exp=experiment("train: {lr: 0.1}"), argv=("--set", "train.lr.x=1")),
-    Case("set-unknown-key", "exp", "train.lrr", ("unknown key 'lrr'", "did you mean 'lr'"),
+    # A mistake typed after --set is blamed on --set, also where --set created the section (no train: in exp)
+    Case("set-unknown-key", "--set", "train.lrr", ("unknown key 'lrr'", "did you mean 'lr'"),
          argv=("--set", "train.lrr=0.1")),
+    Case("set-bad-value-over-yaml", "--set", "train.lr", ("greater than 0", "(got -1)"),
+         exp=experiment("train: {lr: 0.1}"), argv=("--set", "train.lr=-1")),
+    Case("set-creates-task-without-source", "--set", "tasklist.tasks.news.source", ("required key is missing",),
+         argv=("--set", "tasklist.tasks.news.type=sequence")),
+    Case("set-task-key-in-tasklist-file", "--set", "tasklist.tasks.topic.lr", ("greater than 0", "(got -1)"),
+         argv=("--set", "tasklist.tasks.topic.lr=-1")),
     Case("resume-not-a-run", "nowhere", "--resume", ("not a clsweep run folder",), argv=("--resume", "nowhere")),
     Case("missing-tasklist-file", "exp", "tasklist", ("file not found", "nope.yaml"),
          exp=experiment(tasklist="tasklist: nope.yaml")),
@@ -197,7 +217,8 @@ CASES = [
          tl=f"tasks:\n  topic: {{metrics: [entity_f1], source: {{{SYN}, task: topic}}}}\n"),
     Case("task-without-source", "tl", "tasks.topic.source", ("required key is missing",),
          tl="tasks:\n  topic: {type: sequence}\n"),
-    Case("duplicate-task-names", "tl", "line 3", ("duplicate key 'topic'", "first on line 2"),
+    Case("duplicate-task-names", "tl", "tasks.topic",
+         ("tasks.topic: invalid YAML: line 3, column 3: duplicate key 'topic' (first on line 2)",),
          tl=f"tasks:\n  topic: {{source: {{{SYN}, task: topic}}}}\n  topic: {{source: {{{SYN}, task: intent}}}}\n"),
     # ------------------------------------------------------------- data (found while preparing, before any folder)
     Case("missing-data-file", "tl", "tasks.reviews.source.train", ("file not found", "reviews.csv"),
@@ -235,6 +256,25 @@ CASES = [
          tl=conll_tasklist("labels: [O, B-PER], "), files={"ner.conll": CONLL}),
     Case("conll-empty-file", "tl", "tasks.ner.source.train", ("split 'train' is empty",),
          tl=conll_tasklist(), files={"ner.conll": "\n"}),
+    # Messy files: mixed label types, a broken JSON line, an empty text cell (named by column, split, row, line)
+    Case("mixed-label-types", "tl", "tasks.reviews.label_column",
+         ("column 'label' in train split mixes label types", "10 rows hold strings (first: row 0, 'pos')",
+          "2 rows hold numbers (first: row 3, 1)", "label_map (e.g. {1: pos})", "label_names"),
+         tl=JSONL_TASKLIST, files={"reviews.jsonl": REVIEWS_MIXED_JSONL}),
+    Case("json-lines-syntax", "tl", "tasks.reviews.source.train",
+         ("reviews.jsonl as jsonl: line 3, column 32: Expecting value: " + BROKEN_JSONL.splitlines()[2],),
+         tl=JSONL_TASKLIST, files={"reviews.jsonl": BROKEN_JSONL}),
+    Case("json-document-syntax", "tl", "tasks.reviews.source.train",
+         ("reviews.json as json: line 3, column 3: Expecting ',' delimiter",),
+         tl=JSONL_TASKLIST.replace(".jsonl", ".json"), files={"reviews.json": BROKEN_JSON}),
+    Case("empty-text-cell", "tl", "tasks.reviews.text_column",
+         ("column 'text' in train split is empty (null) in 2 row(s), first row 3", "nothing is dropped silently",
+          "empty_text: empty", "empty_text: drop"),
+         tl=files_tasklist(), files={"reviews.csv": EMPTY_TEXT_CSV}),
+    Case("empty-text-empty-for-token-task", "tl", "tasks.ner", ("empty_text: empty", "use error or drop"),
+         tl=conll_tasklist("empty_text: empty, "), files={"ner.conll": CONLL}),
+    Case("empty-text-unknown-policy", "tl", "tasks.reviews.empty_text", ("'error', 'empty' or 'drop'", "'skip'"),
+         tl=files_tasklist("empty_text: skip"), files={"reviews.csv": REVIEWS_CSV}),
     # ------------------------------------------------------------- outputs
     Case("cache-dir-under-a-file", "exp", "run.cache_dir", ("is a file, not a folder", "give a folder path"),
          exp=experiment(run="cache_dir: afile/cache"), files={"afile": "x"}),

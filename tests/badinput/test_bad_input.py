@@ -151,7 +151,7 @@ def test_duplicate_keys_anywhere_in_the_experiment(tmp_path: Path, capsys: pytes
     exp.write_text(experiment("train: {lr: 0.1}", "train: {epochs: 2}"), encoding="utf-8")
     assert main(["validate", str(exp)]) == 2
     err = capsys.readouterr().err
-    assert f"{exp}: invalid YAML: line 5, column 1: duplicate key 'train' (first on line 4)" in err
+    assert f"{exp}: train: invalid YAML: line 5, column 1: duplicate key 'train' (first on line 4)" in err
     # Same-named keys in different mappings are fine.
     exp.write_text(experiment("train: {seed: 1}", "eval: {batch_size: 8}", "search: {seeds: [1]}"))
     assert main(["validate", str(exp)]) == 0

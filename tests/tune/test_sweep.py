@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from faults import Barrier, CrashOnce, OomOnce  # importable by Ray workers too (see conftest)
 
@@ -89,7 +90,8 @@ def test_killed_worker_resumes_from_task_checkpoint(tmp_path: Path, sweep_raw: A
     assert result["matrix_dev"] == reference["matrix_dev"]
 
 
-def test_nan_and_oom_trials_end_with_their_reason_while_the_sweep_goes_on(tmp_path: Path, sweep_raw: Any) -> None:
+def test_nan_and_oom_trials_end_with_their_reason_while_the_sweep_goes_on(
+        tmp_path: Path, sweep_raw: Any, capsys: pytest.CaptureFixture[str]) -> None:
     raw = sweep_raw(orderings="given", space={"train.lr": {"grid": [2e-3, 3e-3, 1e30]}})
     raw["train"]["log_every"] = 1
     marker = tmp_path / "oom"
@@ -109,6 +111,11 @@ def test_nan_and_oom_trials_end_with_their_reason_while_the_sweep_goes_on(tmp_pa
         assert json.loads(fault_file.read_text())["fault"] == f["fault"]
     (result,) = _results(exp).values()  # the healthy trial that was not hit finished
     assert result["config"]["train"]["lr"] in (2e-3, 3e-3)
+    # Where results are read: the printed summary, faults.csv (read from fault.json, never from Ray) and the report.
+    assert "faulted runs, not in the statistics above: 2" in capsys.readouterr().out
+    listed = {(r["trial_id"], r["fault"], r["phase"]) for r in pd.read_csv(exp / "faults.csv").to_dict("records")}
+    assert listed == {(trial, f["fault"], "train") for trial, f in faults.items()}
+    assert "<h2>Faulted runs</h2>" in (exp / "report.html").read_text()
 
 
 def test_four_quarter_gpu_trials_run_concurrently(tmp_path: Path, sweep_raw: Any) -> None:
