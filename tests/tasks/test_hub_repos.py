@@ -41,7 +41,8 @@ def test_label_names_that_differ_from_the_card_exit_2(tmp_path: Path, capsys: py
     swapped = "tasklist.tasks.wikiann.label_names=[O, B-LOC, I-LOC, B-PER, I-PER, B-ORG, I-ORG]"
     assert main(["validate", "--data", str(NER), *as_args(_ner(tmp_path, swapped))]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {NER}: tasks.wikiann.label_names: the dataset's own label names differ: "
+    # The names came from --set, so --set is blamed (issue 18); the tasklist file is not at fault.
+    assert err.startswith("error: --set: tasklist.tasks.wikiann.label_names: the dataset's own label names differ: "
                           f"[{', '.join(WIKIANN)}]; drop label_names or list exactly these")
     assert "Traceback" not in err
 
@@ -58,8 +59,9 @@ def test_a_loading_script_repository_names_the_fix(tmp_path: Path, capsys: pytes
     assert main([*argv, *as_args(args)]) == 2
     err = capsys.readouterr().err
     err = err[err.index("error: "):]  # fetch shows datasets' progress for the tasks before this one
-    assert err.startswith(f"error: {NER}: tasks.wnut17.source.name: cannot load dataset '{main_branch}': it is a "
-                          "dataset loading script (wnut_17.py), which datasets >= 4 no longer runs; load a "
+    assert err.startswith("error: --set: tasklist.tasks.wnut17.source.name: "
+                          f"cannot load dataset '{main_branch}': it is a dataset loading script (wnut_17.py), "
+                          "which datasets >= 4 no longer runs; load a "
                           "script-free copy: the Hub's automatic Parquet conversion (source.revision: "
                           "refs/convert/parquet, with source.config unset)")
     assert "Traceback" not in err and not (tmp_path / "data" / "wnut17").exists()

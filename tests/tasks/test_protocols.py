@@ -57,7 +57,7 @@ def _specs(tasklist: str, hub: Path) -> dict[str, TaskSpec]:
 
 
 def _counts(spec: TaskSpec, hub: Path) -> dict[str, Counter[str]]:
-    splits, _ = load_splits(spec, TaskErrors(None, spec.name), hub.parent / "cache")
+    splits, _, _ = load_splits(spec, TaskErrors(None, spec.name), hub.parent / "cache")
     return {s: Counter(value_names(ds, spec.label_col, spec.label_names)) for s, ds in splits.items()}
 
 
@@ -90,7 +90,7 @@ def test_progressive_prompts_sizes(hub: Path, tasklist: str) -> None:
 
 def test_progressive_prompts_dev_and_test_are_disjoint_halves(hub: Path) -> None:
     spec = _specs("pp4.yaml", hub)["ag"]
-    splits, carved = load_splits(spec, TaskErrors(None, "ag"), hub.parent / "cache")
+    splits, carved, _ = load_splits(spec, TaskErrors(None, "ag"), hub.parent / "cache")
     dev, test = set(splits["dev"]["text"]), set(splits["test"]["text"])
     assert carved == {"dev": "test"} and not dev & test and len(dev) == len(test) == 1000
     assert all(t.split()[-1].startswith("test") for t in dev | test)  # both from the hub's test split
@@ -101,7 +101,7 @@ def test_idbr_dev_and_train_per_class_and_one_shared_head(hub: Path) -> None:
     assert {s.head_name for s in specs.values()} == {"shared"}
     assert {s.label_space for s in specs.values()} == {"union"}
     for name, spec in specs.items():
-        splits, carved = load_splits(spec, TaskErrors(None, name), hub.parent / "cache")
+        splits, carved, _ = load_splits(spec, TaskErrors(None, name), hub.parent / "cache")
         counts = {s: Counter(value_names(ds, spec.label_col, spec.label_names)) for s, ds in splits.items()}
         assert carved == {"dev": "train"}
         assert set(counts["dev"].values()) == {2000} and set(counts["train"].values()) == {2000}, name
