@@ -8,13 +8,14 @@ tasklists: the tests check the tasklists against this. Layouts as listed on the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from clsweep.tasks.sources import _quiet_datasets
 
 AG = ["World", "Sports", "Business", "Sci/Tech"]
 YELP = ["1 star", "2 star", "3 stars", "4 stars", "5 stars"]
@@ -199,7 +200,7 @@ def _write_split(folder: Path, repo: Repo, config: str, split: str, columns: dic
     data = {col: [_value(kind, i, y, split, hidden) for i, y in enumerate(labels)] for col, kind in columns.items()}
     ds = Dataset.from_dict(data, features=_features(columns))
     shards = repo.shards.get(split, 1)
-    with _quiet():
+    with _quiet_datasets():  # the loader's own quiet mode: no progress bars on stderr
         for shard in range(shards):
             path = folder / repo.path.format(config=config, split=split, shard=shard, shards=shards)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -207,18 +208,6 @@ def _write_split(folder: Path, repo: Repo, config: str, split: str, columns: dic
     return repo.path.split("{shard", 1)[0].format(config=config, split=split) + "*"
 
 
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """No progress bars on stderr: tests read the command's own messages there."""
-    import datasets
-
-    was_disabled = datasets.are_progress_bars_disabled()
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        if not was_disabled:
-            datasets.enable_progress_bars()
 
 
 WORDS = ["alpha", "beta", "gamma", "delta", "river", "stone", "cloud", "paper", "music", "engine", "market",
