@@ -275,6 +275,8 @@ class RunConfig(Strict):
     max_failures: int = Field(2, ge=0)
     keep_checkpoints: int = Field(1, ge=1, description="task-boundary checkpoints kept per run")
     tensorboard: bool = Field(True, description="per-task TensorBoard curves in <run folder>/tb")
+    reuse_workers: bool = Field(True, description="a Ray worker runs trial after trial (no process start and "
+                                "imports per trial); false: a fresh worker for every trial")
 
 
 class ObserveConfig(Strict):

@@ -38,6 +38,12 @@ def trial_overrides(config: dict[str, Any], base_approach: str
     return overrides, None, {"config_id": sampled_config_id(approach, overrides)}
 
 
+def trial_dirname(config: dict[str, Any], trial_id: str) -> str:
+    """A trial's folder name inside the experiment: the plan's trial id, or Optuna's trial number."""
+    spec = config.get("trial")
+    return str(spec["trial_id"]) if spec else f"optuna-{trial_id}"
+
+
 def _restore(trial_dir: Path) -> tuple[int, list[dict[str, float]]]:
     """Copy Tune's latest checkpoint back into the run folder it came from; return where to continue."""
     ckpt = tune.get_checkpoint()
@@ -52,20 +58,37 @@ def _restore(trial_dir: Path) -> tuple[int, list[dict[str, float]]]:
     return int(meta["run_index"]), list(meta["finished"])
 
 
-def continual_trial(config: dict[str, Any], base: dict[str, Any], runs: list[dict[str, Any]],
+def continual_trial(config: dict[str, Any], base: dict[str, Any], runs: list[dict[str, Any]], experiment: str,
                     extra_callbacks: ExtraCallbacks | None = None) -> None:
     overrides, own_runs, notes = trial_overrides(config, base["approach"]["name"])
     runs = own_runs or runs
     base_cfg = apply_overrides(base, overrides)
-    trial_dir = Path(tune.get_context().get_trial_dir())
+    # The folder comes from the trial, not from tune.get_context().get_trial_dir(): in a reused worker
+    # (reuse_actors) Ray 2.60 points that at a per-process working directory outside the experiment.
+    trial_dir = Path(experiment) / trial_dirname(config, tune.get_context().get_trial_id())
     start, finished = _restore(trial_dir)
     _fit_to_resources()
-    for i in range(start, len(runs)):
-        run = runs[i]
+    try:
+        _run_trial(trial_dir, base_cfg, runs[start:], start, finished, overrides, notes, extra_callbacks)
+    finally:
+        _release_memory()  # the worker may run the next trial: hand back what this one cached
+
+
+def _run_trial(trial_dir: Path, base_cfg: dict[str, Any], runs: list[dict[str, Any]], start: int,
+               finished: list[dict[str, float]], overrides: dict[str, Any], notes: dict[str, Any],
+               extra_callbacks: ExtraCallbacks | None) -> None:
+    for i, run in enumerate(runs, start):
         data = {**base_cfg, "order": list(run["order"]), "train": {**base_cfg["train"], "seed": run["seed"]}}
         cfg = ExperimentConfig.model_validate(data)
         out = trial_dir / f"run-{i:02d}"
-        resume = (out / CHECKPOINTS).is_dir() and not (out / RESULT_FILE).is_file()
+        if (out / RESULT_FILE).is_file():
+            # Finished before the sweep was interrupted (Tune restarts a trial whose end it had not yet
+            # recorded): keep the result, never rerun over it; tell Tune what it would have heard.
+            result = json.loads((out / RESULT_FILE).read_text())
+            finished = [*finished, {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics"]["acc"]}]
+            tune.report(finished_metrics(finished, i))
+            continue
+        resume = (out / CHECKPOINTS).is_dir()
         if resume and not (out / CONFIG_FILE).is_file():
             write_json_atomic(out / CONFIG_FILE, cfg.to_dict())  # checkpoint restored on another node
         primary = {t: cfg.task(t).metric_names[0] for t in cfg.task_order}
@@ -83,10 +106,25 @@ def continual_trial(config: dict[str, Any], base: dict[str, Any], runs: list[dic
         finished = [*finished, {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics"]["acc"]}]
 
 
+def finished_metrics(finished: list[dict[str, float]], run_index: int) -> dict[str, Any]:
+    """The objectives over the trial's finished runs, as TuneReporter reports them at a run's last task."""
+    return {"run": run_index, **{key: sum(f[key] for f in finished) / len(finished) for key in ("dev_acc", "test_acc")}}
+
+
 def fault_metrics(fault: RunFault, run_index: int) -> dict[str, Any]:
     """The trial's last report: the fault and its reason; NaN objectives so no searcher ranks it."""
     nan = float("nan")
     return {"fault": fault.kind, "fault_reason": str(fault), "run": run_index, "dev_acc": nan, "test_acc": nan}
+
+
+def _release_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _fit_to_resources() -> None:

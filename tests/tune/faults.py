@@ -63,15 +63,28 @@ class OomOnce(Callback):
 
 
 class NodeMarker(Callback):
-    """Leaves `<node id>-<pid>-<position>` in `folder` as each task starts, so a test sees where trials run."""
+    """Leaves `<node id>-<pid>-<trial id>-<position>` in `folder` as each task starts: where trials run."""
 
     def __init__(self, folder: Path, pause_s: float = 0.0) -> None:
         self.folder, self.pause_s = folder, pause_s
 
     def on_task_start(self, position: int, task: str, steps: int) -> None:
         import ray
+        from ray import tune
 
-        (self.folder / f"{ray.get_runtime_context().get_node_id()}-{os.getpid()}-{position}").touch()
+        node, trial = ray.get_runtime_context().get_node_id(), tune.get_context().get_trial_id()
+        (self.folder / f"{node}-{os.getpid()}-{trial}-{position}").touch()
 
     def on_batch(self, global_step: int) -> None:
         time.sleep(self.pause_s)  # long enough trials that the node can be pulled from under one
+
+
+class RecordWorker(Callback):
+    """Writes which worker process ran each run: reused actors show up as one pid for several trials."""
+
+    def __init__(self, folder: Path, run_index: int) -> None:
+        self.folder, self.run_index = folder, run_index
+
+    def on_task_start(self, position: int, task: str, steps: int) -> None:
+        if position == 0:
+            (self.folder / f"{time.monotonic_ns()}").write_text(f"{os.getpid()}")

@@ -25,10 +25,11 @@ def test_sweep_completes_when_a_node_is_removed_mid_sweep(tmp_path: Path, cache_
     assert report["removed"] and report["alive"] == 1  # the worker node really went away mid-sweep
     assert report["code"] == 0 and report["results"] == 2  # ... and every trial still finished
     assert report["status"]["state"] == "complete" and report["status"]["errored_trials"] == 0
-    marks = [m.rsplit("-", 2) for m in report["marks"]]
-    assert any(node == report["worker"] for node, _, _ in marks)  # a trial was running on the removed node
-    first = {}
-    for node, pid, pos in marks:
-        first[(node, pid)] = min(first.get((node, pid), 99), int(pos))
-    # The interrupted trial was retried on the surviving node from its last task checkpoint, not from scratch.
+    marks = [m.split("-") for m in report["marks"]]
+    assert any(node == report["worker"] for node, _, _, _ in marks)  # a trial was running on the removed node
+    first: dict[tuple[str, str], int] = {}
+    for node, _, trial, pos in marks:
+        first[(node, trial)] = min(first.get((node, trial), 99), int(pos))
+    # The interrupted trial was retried on the surviving node from its last task checkpoint, not from scratch
+    # (a surviving worker may be a reused one: trials are told apart by their id, not by the process).
     assert any(node != report["worker"] and pos > 0 for (node, _), pos in first.items())

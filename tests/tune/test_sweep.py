@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from faults import Barrier, CrashOnce, OomOnce  # importable by Ray workers too (see conftest)
+from faults import Barrier, CrashOnce, OomOnce, RecordWorker  # importable by Ray workers too (see conftest)
 
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
@@ -72,6 +72,29 @@ def test_grid_sweep_results_summary_and_rerun(tmp_path: Path, sweep_raw: Any,
     code, _ = _sweep(raw, tmp_path, "grid")
     assert code == 0
     assert {p: (exp / p).stat().st_mtime_ns for p in results} == stamps
+
+
+def test_reused_workers_write_every_trial_into_its_own_folder(tmp_path: Path, sweep_raw: Any) -> None:
+    # Five trials on two workers: Ray hands each worker a second and third trial (reuse_actors). Before
+    # clsweep bound each trial to its own folder, a reused worker wrote under Ray's per-process working
+    # directory and results went missing.
+    raw = sweep_raw(orderings="given", seeds=[0, 1, 2, 3, 4])
+    raw["run"]["max_concurrent_trials"] = 2
+    workers = tmp_path / "workers"
+    workers.mkdir()
+    code, exp = _sweep(raw, tmp_path, "reuse", extra_callbacks=lambda i: [RecordWorker(workers, i)])
+    assert code == 0
+    pids = [p.read_text() for p in workers.iterdir()]
+    assert len(pids) == 5 and len(set(pids)) <= 3  # at least two trials ran in a reused worker
+    results = _results(exp)
+    assert sorted(results) == sorted(f"finetune__given_seed{s}/run-00/result.json" for s in range(5))
+    for path, result in results.items():
+        assert result["sweep"]["trial_id"] == path.split("/")[0]
+        assert path.startswith(f"finetune__given_seed{result['seed']}/")
+    # A reused worker carries nothing over: the last trial equals a fresh run of its seed.
+    cfg = _cfg({**raw, "train": {**raw["train"], "seed": 4}}, tmp_path)
+    reference = run_experiment(cfg, tmp_path / "reference", progress=False, log=lambda m: None)
+    assert results["finetune__given_seed4/run-00/result.json"]["matrix"] == reference["matrix"]
 
 
 def test_killed_worker_resumes_from_task_checkpoint(tmp_path: Path, sweep_raw: Any) -> None:
