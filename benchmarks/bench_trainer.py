@@ -35,10 +35,11 @@ from clsweep.approaches import APPROACHES
 from clsweep.config import ExperimentConfig
 from clsweep.metrics.task_metrics import compute_metrics
 from clsweep.models import HeadSpec, build_model, task_loss
+from clsweep.seeds import derived_seed
 from clsweep.tasks.task import Task
 from clsweep.tasks.types import TASK_TYPES
 from clsweep.training import optim
-from clsweep.training.batching import batch_indices, by_length, collate, derived_seed
+from clsweep.training.batching import batch_indices, by_length, collate
 from clsweep.training.run import _observers, prepare, seed_everything
 from clsweep.training.trainer import ContinualTrainer
 

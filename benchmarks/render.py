@@ -25,7 +25,7 @@ Rerun (CPU rows on a quiet machine: other processes move wall-clock figures):
 
     export HF_HUB_OFFLINE=1
     python benchmarks/bench_trainer.py --repeats 5 --threads 1      # trainer vs a minimal loop
-    python benchmarks/bench_sweep.py --trials 4                      # sweep efficiency (about 10 minutes)
+    python benchmarks/bench_sweep.py                                 # sweep efficiency (about 12 minutes)
     python benchmarks/bench_data.py --repeats 3                      # data preparation, cache miss vs hit
     python benchmarks/bench_cost.py --tasks 2 4 5 8                  # evaluation share, cost as T grows
     python benchmarks/bench_eval_cells.py --tasks 5 15 --repeats 3   # eval.cells: needed against full
@@ -70,22 +70,26 @@ def trainer(d: dict[str, Any], device: str) -> str:
 
 
 def sweep(d: dict[str, Any]) -> str:
-    rows = [["each run alone, one after another (the work)", f"{d['single_sum_s']:.0f}", "1.00 (by definition)"],
-            [f"{d['cores']} plain processes at a time, no Ray", f"{d['pool_wall_s']:.0f}",
-             f"{d['efficiency_pool']:.2f}"],
-            ["`clsweep run` (Ray), end-of-sweep analysis included", f"{d['sweep_wall_s']:.0f}",
-             f"{d['efficiency_sweep']:.2f}"],
-            ["`clsweep run` without its end-of-sweep analysis", f"{d['sweep_wall_s'] - d['analysis_s']:.0f}",
-             f"{d['efficiency_sweep_without_analysis']:.2f}"]]
-    ok = d["efficiency_sweep_without_analysis"] >= 0.9
-    per = statistics.fmean(d["single_s"])
-    return (f"{_machine(d)} {d['trials']} trials (seeds), each a {per:.0f} s fine-tuning run of the 6-task "
-            f"synthetic suite ({d['train_size']} training examples per task), 1 CPU per trial, {d['cores']} cores.\n\n"
-            + _table(["how", "wall s", "parallel efficiency"], rows)
-            + f"\n\nRay's overhead beyond running the same processes side by side: "
-              f"{d['ray_overhead_per_trial_s']:.1f} s per trial; the end-of-sweep analysis (figures, report.html) "
-              f"took {d['analysis_s']:.1f} s. Goal >= 0.90 for one-minute trials: "
-              f"{d['efficiency_sweep_without_analysis']:.2f}, {_verdict(ok)}.\n")
+    sides, a = d["sides"], d["analysis_s"]
+    labels = {"pool": f"{d['cores']} plain `clsweep train` processes at a time, no Ray",
+              "fresh": "`clsweep run`, a fresh worker per trial (`run.reuse_workers: false`, before)",
+              "reused": "`clsweep run`, workers reused (the default, after)"}
+    rows = []
+    for s in ("pool", "fresh", "reused"):
+        over = "" if s == "pool" else f"{d[f'overhead_per_trial_{s}_s']:+.1f}"
+        wall = sides[s]["wall_s"] - (a if s != "pool" else 0.0)
+        rows.append([labels[s], f"{wall:.0f}", f"{sides[s]['in_trial_s']:.0f}", f"{d[f'efficiency_{s}']:.2f}", over])
+    ok = d["overhead_per_trial_reused_s"] <= 1.0 and d["efficiency_reused"] >= 0.95
+    per = sides["pool"]["in_trial_s"] / d["trials"]
+    return (f"{_machine(d)} {d['trials']} trials (seeds), each a {per:.0f} s fine-tuning run of the 6-task synthetic "
+            f"suite ({d['train_size']} training examples per task), 1 CPU per trial, {d['cores']} cores; the three "
+            f"sides alternated (A B C C B A), medians of {d['repeats']}. Sweep walls exclude the end-of-sweep "
+            f"analysis ({a:.1f} s, timed apart).\n\n"
+            + _table(["how", "wall s", "in-trial s", "efficiency (in-trial / cores x wall)",
+                      "per-trial overhead over plain processes, s"], rows)
+            + f"\n\nReused workers against fresh ones: {d['speedup_reused_vs_fresh']:.2f}x. Goal per-trial overhead "
+              f"<= 1 s and efficiency >= 0.95: {d['overhead_per_trial_reused_s']:+.1f} s and "
+              f"{d['efficiency_reused']:.2f}, {_verdict(ok)}.\n")
 
 
 def data(d: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from clsweep.models.heads import HEADS
+from clsweep.seeds import derived_seed
 
 
 @dataclass(frozen=True)
@@ -25,16 +26,21 @@ class HeadSpec:
 
 
 class CLModel(nn.Module):
-    def __init__(self, backbone: nn.Module, heads: Mapping[str, HeadSpec], pooling: str, dropout: float) -> None:
+    def __init__(self, backbone: nn.Module, heads: Mapping[str, HeadSpec], pooling: str, dropout: float,
+                 seed: int | None = None) -> None:
         super().__init__()
         self.backbone = backbone
         hidden = int(backbone.config.hidden_size)  # type: ignore[union-attr,arg-type]
         self.task_head = {t: h.head for t, h in heads.items()}
         self.task_classes = {t: h.classes for t, h in heads.items()}
+        kinds = {h.head: h for h in heads.values()}
         built: dict[str, nn.Module] = {}
-        for h in heads.values():
-            if h.head not in built:
-                built[h.head] = HEADS.get(h.kind)(hidden, h.num_labels, pooling, dropout)
+        # Heads by name, each from its own seed: a head's initial weights and the parameter order (norms and
+        # penalties sum over it) do not depend on the task order, so orderings sharing a prefix share state.
+        for head in sorted(kinds):
+            if seed is not None:
+                torch.manual_seed(derived_seed(seed, "head", head))
+            built[head] = HEADS.get(kinds[head].kind)(hidden, kinds[head].num_labels, pooling, dropout)
         self.heads = nn.ModuleDict(built)
         # Approaches that keep per-task backbone variants (peft adapters, prompts, per-task copies) set
         # this hook; it selects the task's variant before every forward, at train and at eval alike.
@@ -99,4 +105,4 @@ def build_model(model_cfg: Any, heads: Mapping[str, HeadSpec], seed: int, tokeni
 
     torch.manual_seed(seed)  # random-init weights (tiny backbone, heads) must follow the run's seed
     backbone, tokenizer = load_backbone(model_cfg, tokenizer)
-    return CLModel(backbone, heads, model_cfg.pooling, model_cfg.head_dropout), tokenizer
+    return CLModel(backbone, heads, model_cfg.pooling, model_cfg.head_dropout, seed), tokenizer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from typing import cast
 
@@ -11,12 +10,6 @@ import torch
 from clsweep.tasks.task import Split
 
 Batch = dict[str, torch.Tensor]
-
-
-def derived_seed(*parts: object) -> int:
-    """A stable 63-bit seed from any parts, so data order never depends on global RNG consumption."""
-    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
 
 
 def batch_indices(n: int, batch_size: int, seed: int | None) -> list[list[int]]:

@@ -15,8 +15,9 @@ from clsweep.approaches import Approach, TaskEnv
 from clsweep.config import ExperimentConfig
 from clsweep.models import CLModel, task_loss
 from clsweep.scenario import visible_classes
+from clsweep.seeds import derived_seed
 from clsweep.tasks.task import Task
-from clsweep.training.batching import Batch, batch_indices, collate, derived_seed, interleave, length_grouped
+from clsweep.training.batching import Batch, batch_indices, collate, interleave, length_grouped
 from clsweep.training.callbacks import Callback, CallbackList, StepInfo
 from clsweep.training.evaluate import EvalResult, evaluate
 from clsweep.training.faults import OutOfMemory, nonfinite_loss
