@@ -175,6 +175,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan = make_plan(cfg, str(args.experiment))
     if args.dry_run:
         print(plan.describe())
+        if plan.algorithm != "optuna":
+            from clsweep.sweep.trie import build_trie
+
+            print(build_trie(plan, cfg.approach.name, cfg.eval.cells).describe())
         return 0
     file, name = str(args.experiment), cfg.run.name or args.experiment.stem
     _preflight(cfg, file, inside(Path(cfg.run.storage_path), name, file), "run.storage_path")

@@ -55,6 +55,10 @@ class Approach:
     # The CL scenarios the approach defines itself for; config validation refuses the others (exit 2).
     scenarios: ClassVar[tuple[str, ...]] = ("task_il", "domain_il", "class_il")
     scenario_note: ClassVar[str] = ""  # why the others are refused
+    # True when training the first task is exactly fine-tuning's (same loss, same stepped parameters, no
+    # state before `after_task`): a sweep may train that task once for every such configuration and run
+    # each one's `after_task` on the shared weights (tests/training/test_shared_prefix.py checks it).
+    first_task_is_finetune: ClassVar[bool] = False
 
     def __init__(self, params: Any, model: CLModel) -> None:
         self.params = params

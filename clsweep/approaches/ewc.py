@@ -34,6 +34,7 @@ class EWCParams(Strict):
 
 class EWC(Approach):
     name = "ewc"
+    first_task_is_finetune = True  # nothing of its own before a second task
     Params = EWCParams
     params: EWCParams
 

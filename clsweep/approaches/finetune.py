@@ -7,3 +7,4 @@ from clsweep.approaches.base import Approach
 
 class Finetune(Approach):
     name = "finetune"
+    first_task_is_finetune = True

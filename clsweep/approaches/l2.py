@@ -24,6 +24,7 @@ class L2Params(Strict):
 
 class L2(Approach):
     name = "l2"
+    first_task_is_finetune = True  # nothing of its own before a second task
     Params = L2Params
     params: L2Params
 

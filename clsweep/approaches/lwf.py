@@ -43,6 +43,7 @@ def distillation(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tenso
 
 class LwF(Approach):
     name = "lwf"
+    first_task_is_finetune = True  # nothing of its own before a second task
     Params = LwFParams
     params: LwFParams
 

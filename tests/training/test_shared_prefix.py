@@ -61,3 +61,24 @@ def test_a_shared_first_task_ends_in_the_same_state(raw: dict[str, Any], tmp_pat
         assert list(ckpt_a[name]) == list(ckpt_b[name])
         assert all(torch.equal(ckpt_a[name][k], ckpt_b[name][k]) for k in ckpt_a[name]), name
     assert a["matrix"][1] != b["matrix"][1]  # ... and they do part afterwards
+
+
+def test_approaches_that_declare_it_train_the_first_task_as_finetune_does(raw: dict[str, Any],
+                                                                          tmp_path: Path) -> None:
+    from clsweep.approaches import APPROACHES
+
+    declared = sorted(n for n in APPROACHES.names() if APPROACHES.get(n).first_task_is_finetune)
+    assert declared == ["ewc", "finetune", "l2", "lwf"]
+    order = ["topic", "pair"]
+    runs = {}
+    for name in declared:
+        r = copy.deepcopy(raw)
+        r["approach"] = {"name": name}
+        runs[name] = _run(r, tmp_path / name, order)
+    reference = _files(tmp_path / "finetune" / "checkpoints" / "task-01")["model"]
+    for name in declared:
+        assert runs[name]["matrix"][0] == runs["finetune"]["matrix"][0], name  # the same row after task 1
+        model = _files(tmp_path / name / "checkpoints" / "task-01")["model"]
+        assert all(torch.equal(model[k], reference[k]) for k in reference), name
+    # Replay fills its buffer while it trains the first task (drawing from the RNG as it goes): not declared.
+    assert not APPROACHES.get("replay").first_task_is_finetune
