@@ -28,7 +28,8 @@ class Callback:
 
     Phases ("train", "after_task", "eval", "checkpoint") bracket the work of each task; `task` is the task
     being learned, None for the evaluation before training. `on_batch` runs after every optimizer step and
-    must stay cheap; `on_step` runs every `train.log_every` steps with the loss.
+    must stay cheap; `on_step` runs every `train.log_every` steps with the loss. `on_run_end` gets the
+    run's result, or {} when the process stops at a boundary a sweep shares with other runs.
     """
 
     def on_run_start(self, state: RunState, resumed: bool) -> None: ...

@@ -6,6 +6,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,17 +133,27 @@ def _own_classes(task: Task) -> tuple[int, ...] | None:
     return None if task.classes is None else tuple(task.classes)
 
 
-def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, sources: Sources | None = None,
-                   callbacks: Sequence[Callback] = (), log: Callable[[str], None] = print,
-                   progress: bool = True, cache_only: bool = False,
-                   annotations: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Train `cfg.task_order` into `out`; `annotations` (e.g. the sweep's trial ids) go into result.json."""
+@dataclass
+class _Session:
+    """What one process builds to train a run (or a node of a shared prefix) into `out`."""
+
+    cfg: ExperimentConfig
+    out: Path
+    tasks: dict[str, Task]
+    model: Any
+    approach: Any
+    trainer: ContinualTrainer
+    monitor: ResourceMonitor | None
+    callbacks: list[Callback]
+    times: dict[str, float]
+
+
+def _open(cfg: ExperimentConfig, out: Path, sources: Sources | None, callbacks: Sequence[Callback],
+          log: Callable[[str], None], progress: bool, cache_only: bool) -> _Session:
     t_start = time.perf_counter()
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
     device = check_device(cfg, sources.experiment if sources else "<config>")
-    if resume:
-        check_resume(out, cfg)
     tokenizer, tasks = prepare(cfg, sources, log, cache_only)
     t_data = time.perf_counter()
     order = cfg.task_order
@@ -157,44 +168,84 @@ def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, so
     _check_positions(model, lengths, cfg, sources)
     model.to(device)
     approach = APPROACHES.get(cfg.approach.name)(cfg.approach.params_for(), model)
-    state: RunState | None = None
-    ckpt = latest_checkpoint(out / CHECKPOINTS, log) if resume else None
-    if ckpt is not None:
-        state = load_checkpoint(ckpt, model, approach)
-        log(f"resuming from {ckpt} ({state.completed}/{len(order)} tasks done)")
-    elif not resume:
-        write_json_atomic(out / CONFIG_FILE, cfg.to_dict())
     primary = {t: tasks[t].metric_names[0] for t in order}
     cbs, monitor = _observers(cfg, out, tasks, primary, device, progress)
     # Any id works for padding (the attention mask hides it); some tokenizers (GPT-2) define none.
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    trainer = ContinualTrainer(cfg, tasks, model, approach, device, pad_id,
-                               [*cbs, *callbacks], checkpoint_dir=out / CHECKPOINTS)
-    t_train = time.perf_counter()
+    every = [*cbs, *callbacks]
+    trainer = ContinualTrainer(cfg, tasks, model, approach, device, pad_id, every, checkpoint_dir=out / CHECKPOINTS)
+    return _Session(cfg, out, tasks, model, approach, trainer, monitor, every,
+                    {"start": t_start, "data": t_data})
+
+
+def _train(s: _Session, state: RunState | None, annotations: dict[str, Any] | None, stop_after: int | None = None,
+           defer_after_task: bool = False) -> RunState:
+    s.times["train"] = time.perf_counter()
+    cfg = s.cfg
     try:
-        state = trainer.run(order, state)
+        return s.trainer.run(cfg.task_order, state, stop_after, defer_after_task)
     except RunFault as fault:
         # Recorded next to the checkpoints of the tasks that did finish, saying whose run it is as result.json
         # would (analysis counts it against its configuration); the caller decides what ends.
-        who = {"approach": cfg.approach.name, "order": order, "seed": cfg.train.seed, "sweep": annotations}
-        write_json_atomic(out / FAULT_FILE, {**fault.to_json(), **who})
+        who = {"approach": cfg.approach.name, "order": cfg.task_order, "seed": cfg.train.seed, "sweep": annotations}
+        write_json_atomic(s.out / FAULT_FILE, {**fault.to_json(), **who})
         raise
     finally:
-        if monitor is not None:
-            monitor.stop()
-    state.timings.update({"data_s": t_data - t_start, "setup_s": t_train - t_data,
-                          "run_s": time.perf_counter() - t_train, "total_s": time.perf_counter() - t_start,
-                          "device": str(device)})
-    _finish_timings(state.timings, tasks)
-    result = build_result(cfg, state, tasks)
-    result["approach_memory"] = approach.memory()  # bytes the approach keeps beyond the model, by kind
-    result["resources"] = monitor.summary() if monitor else {"gpu": {"available": False,
-                                                                     "reason": "observe.resources is off"}}
+        if s.monitor is not None:
+            s.monitor.stop()
+
+
+def _finish(s: _Session, state: RunState, annotations: dict[str, Any] | None) -> dict[str, Any]:
+    times, now = s.times, time.perf_counter()
+    state.timings.update({"data_s": times["data"] - times["start"], "setup_s": times["train"] - times["data"],
+                          "run_s": now - times["train"], "total_s": now - times["start"],
+                          "device": str(s.trainer.device)})
+    _finish_timings(state.timings, s.tasks)
+    result = build_result(s.cfg, state, s.tasks)
+    result["approach_memory"] = s.approach.memory()  # bytes the approach keeps beyond the model, by kind
+    result["resources"] = s.monitor.summary() if s.monitor else {"gpu": {"available": False,
+                                                                         "reason": "observe.resources is off"}}
     result["gpu"] = result["resources"]["gpu"]
     if annotations:
         result["sweep"] = annotations
-    write_json_atomic(out / RESULT_FILE, result)
-    (out / FAULT_FILE).unlink(missing_ok=True)  # an earlier attempt's fault, now overcome
-    for c in [*cbs, *callbacks]:
+    write_json_atomic(s.out / RESULT_FILE, result)
+    (s.out / FAULT_FILE).unlink(missing_ok=True)  # an earlier attempt's fault, now overcome
+    for c in s.callbacks:
         c.on_run_end(result)
     return result
+
+
+def run_experiment(cfg: ExperimentConfig, out: Path, *, resume: bool = False, sources: Sources | None = None,
+                   callbacks: Sequence[Callback] = (), log: Callable[[str], None] = print,
+                   progress: bool = True, cache_only: bool = False,
+                   annotations: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train `cfg.task_order` into `out`; `annotations` (e.g. the sweep's trial ids) go into result.json."""
+    if resume:
+        check_resume(out, cfg)
+    s = _open(cfg, out, sources, callbacks, log, progress, cache_only)
+    state: RunState | None = None
+    ckpt = latest_checkpoint(out / CHECKPOINTS, log) if resume else None
+    if ckpt is not None:
+        state = load_checkpoint(ckpt, s.model, s.approach)
+        log(f"resuming from {ckpt} ({state.completed}/{len(cfg.task_order)} tasks done)")
+    elif not resume:
+        write_json_atomic(out / CONFIG_FILE, cfg.to_dict())
+    return _finish(s, _train(s, state, annotations), annotations)
+
+
+def continue_prefix(cfg: ExperimentConfig, out: Path, parent: Path | None, stop_after: int, *,
+                    defer_after_task: bool = False, callbacks: Sequence[Callback] = (),
+                    log: Callable[[str], None] = print, cache_only: bool = False,
+                    annotations: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """Train `cfg`'s run from `parent` (a task-boundary checkpoint of any run that shares its first tasks,
+    None: from the start) up to `stop_after` tasks, checkpointing into `out`. At the last task this is the
+    run's end: result.json is written and returned, as `run_experiment` would; before it, None."""
+    s = _open(cfg, out, None, callbacks, log, False, cache_only)
+    state = load_checkpoint(parent, s.model, s.approach) if parent is not None else None
+    write_json_atomic(out / CONFIG_FILE, cfg.to_dict())
+    state = _train(s, state, annotations, stop_after, defer_after_task)
+    if stop_after == len(cfg.task_order):
+        return _finish(s, state, annotations)
+    for c in s.callbacks:
+        c.on_run_end({})  # this process ends at a boundary: observers close their files
+    return None

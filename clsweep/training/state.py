@@ -41,6 +41,8 @@ class RunState:
     # (kept in checkpoints, so a resumed run still knows which examples are newly wrong).
     mistakes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     correct: dict[str, str] = field(default_factory=dict)
+    # A task trained once for several approaches (a shared prefix) whose own after_task has not run yet.
+    pending_after_task: str | None = None
 
     @property
     def completed(self) -> int:
@@ -54,7 +56,8 @@ class RunState:
         initial = Row(**data["initial"]) if data.get("initial") else None
         return cls(order=data["order"], initial=initial, rows=[Row(**r) for r in data["rows"]],
                    timings=data["timings"], misclassified=data.get("misclassified", {}),
-                   mistakes=data.get("mistakes", {}), correct=data.get("correct", {}))
+                   mistakes=data.get("mistakes", {}), correct=data.get("correct", {}),
+                   pending_after_task=data.get("pending_after_task"))
 
 
 def _rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -58,27 +58,40 @@ class ContinualTrainer:
         self._where: tuple[str | None, str] = (None, "setup")  # for fault messages
 
     # ------------------------------------------------------------------------------------------ run
-    def run(self, order: list[str], state: RunState | None = None) -> RunState:
+    def run(self, order: list[str], state: RunState | None = None, stop_after: int | None = None,
+            defer_after_task: bool = False) -> RunState:
+        """Train `order` from `state` (a boundary of this run, or of a run sharing its first tasks) up to
+        `stop_after` tasks; `defer_after_task` leaves the last task's `after_task` to whoever continues."""
         try:
-            return self._run(order, state)
+            return self._run(order, state, len(order) if stop_after is None else stop_after, defer_after_task)
         except torch.cuda.OutOfMemoryError as e:
             raise OutOfMemory.from_error(e, *self._where, self.device) from e
 
-    def _run(self, order: list[str], state: RunState | None) -> RunState:
+    def _run(self, order: list[str], state: RunState | None, stop_after: int, defer: bool) -> RunState:
         resumed = state is not None and state.completed > 0
         state = state or RunState(order=list(order))
+        state.order = list(order)  # a shared prefix continues as this run: the tasks after it are ours
         if state.initial is None:
             with self._phase(None, "eval", state.timings, "initial_eval_s"):
                 state.initial = self._evaluate_stage(order, state, 0, None)  # row b, needed for FWT
         self.global_step = int(state.timings.get("global_step", 0))
         self.callbacks.on_run_start(state, resumed)
-        for position in range(state.completed, len(order)):
+        if state.pending_after_task is not None:
+            # The shared first task was trained as fine-tuning; this run's approach now does its own after_task
+            # on those weights, as it would have before the evaluation (which reads no RNG and no approach state).
+            task, state.pending_after_task = state.pending_after_task, None
+            with self._phase(task, "after_task", state.timings["tasks"][task]):
+                self.approach.after_task(task, self.env)
+        for position in range(state.completed, stop_after):
             task = order[position]
             t: dict[str, Any] = {}
             with self._phase(task, "train", t):
                 steps, tokens = self._learn(position, order[: position + 1])
-            with self._phase(task, "after_task", t):
-                self.approach.after_task(task, self.env)
+            if defer and position == stop_after - 1:
+                state.pending_after_task, t["after_task_s"] = task, 0.0
+            else:
+                with self._phase(task, "after_task", t):
+                    self.approach.after_task(task, self.env)
             with self._phase(task, "eval", t):
                 row = self._evaluate_stage(order, state, position + 1, task)
             state.rows.append(row)
