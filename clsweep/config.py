@@ -277,6 +277,9 @@ class RunConfig(Strict):
     tensorboard: bool = Field(True, description="per-task TensorBoard curves in <run folder>/tb")
     reuse_workers: bool = Field(True, description="a Ray worker runs trial after trial (no process start and "
                                 "imports per trial); false: a fresh worker for every trial")
+    share_prefixes: bool = Field(True, description="train each task-training that several runs share (the same "
+                                 "configuration, seed and first tasks; a first task that fine-tuning and EWC, L2 "
+                                 "or LwF train alike) once; false: every run trains all its tasks")
 
 
 class ObserveConfig(Strict):

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from clsweep.approaches import APPROACHES
-from clsweep.sweep.plan import RunSpec, SweepPlan, TrialSpec
+from clsweep.sweep.plan import RunSpec, TrialSpec
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,16 @@ class Node:
 @dataclass(frozen=True)
 class Trie:
     nodes: dict[str, Node]
+    paths: dict[str, tuple[str, ...]]  # run name -> the keys of its nodes, depth 1 to T
     unshared: int  # task-trainings without sharing: every run trains all its tasks
     first_task_shared: tuple[str, ...]  # approaches whose first task is shared with fine-tuning's
+
+    def groups(self) -> dict[str, list[str]]:
+        """Run names by their first node: the runs one worker trains, sharing everything below it."""
+        out: dict[str, list[str]] = {}
+        for name, path in self.paths.items():
+            out.setdefault(path[0], []).append(name)
+        return out
 
     @property
     def shared(self) -> int:
@@ -73,19 +81,26 @@ def _keys(trial: TrialSpec, run: RunSpec, base_approach: str, cells: str) -> Ite
         yield key, prefix
 
 
-def build_trie(plan: SweepPlan, base_approach: str, cells: str = "full") -> Trie:
-    """The trie over every run of every trial of a grid or random plan (Optuna trials are not known ahead)."""
+def run_name(trial: TrialSpec, index: int) -> str:
+    """A run's folder below the experiment, as the unshared sweep names it."""
+    return f"{trial.trial_id}/run-{index:02d}"
+
+
+def build_trie(trials: Sequence[TrialSpec], base_approach: str, cells: str = "full") -> Trie:
+    """The trie over every run of the given trials of a grid or random plan (Optuna's are not known ahead)."""
     nodes: dict[str, Node] = {}
-    unshared = 0
-    for trial in plan.trials:
+    paths: dict[str, tuple[str, ...]] = {}
+    for trial in trials:
         for index, run in enumerate(trial.runs):
             parent = None
-            name = f"{trial.trial_id}/run-{index:02d}"
+            name = run_name(trial, index)
+            path = []
             for key, prefix in _keys(trial, run, base_approach, cells):
                 old = nodes.get(key)
                 nodes[key] = Node(key, parent, prefix, (*old.runs, name) if old else (name,))
                 parent = key
-                unshared += 1
-    approaches = {str(t.overrides.get("approach.name", base_approach)) for t in plan.trials}
+                path.append(key)
+            paths[name] = tuple(path)
+    approaches = {str(t.overrides.get("approach.name", base_approach)) for t in trials}
     first = tuple(sorted(a for a in approaches if APPROACHES.get(a).first_task_is_finetune))
-    return Trie(nodes, unshared, first if len(first) > 1 else ())
+    return Trie(nodes, paths, sum(map(len, paths.values())), first if len(first) > 1 else ())

@@ -19,11 +19,12 @@ from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
 from clsweep.io import write_json_atomic
 from clsweep.preflight import inside
-from clsweep.sweep.plan import SweepPlan
+from clsweep.sweep.plan import SweepPlan, safe_name
 from clsweep.sweep.space import apply_overrides
+from clsweep.sweep.trie import build_trie, run_name
 from clsweep.tune import resources as res
 from clsweep.tune.progress import SweepProgress
-from clsweep.tune.trainable import ExtraCallbacks, continual_trial, trial_dirname
+from clsweep.tune.trainable import ExtraCallbacks, continual_trial, group_trial, trial_dirname
 
 STATUS_FILE = "sweep.json"
 
@@ -130,17 +131,42 @@ def _scheduler(cfg: ExperimentConfig, plan: SweepPlan, log: Callable[[str], None
     return ASHAScheduler(time_attr="training_iteration", grace_period=1)
 
 
+def shared_groups(cfg: ExperimentConfig, plan: SweepPlan) -> list[dict[str, Any]] | None:
+    """The plan's trials grouped under their first trie node, or None when sharing is off or saves nothing."""
+    if not cfg.run.share_prefixes or plan.algorithm == "optuna":
+        return None
+    trie = build_trie(plan.trials, cfg.approach.name, cfg.eval.cells)
+    if trie.shared == trie.unshared:
+        return None
+    by_name = {run_name(t, 0): t for t in plan.trials}
+    groups = []
+    for key, names in trie.groups().items():
+        first = trie.nodes[key].prefix[0]
+        seed = by_name[names[0]].runs[0].seed
+        groups.append({"trial_id": safe_name(f"shared_{first}_seed{seed}_{key[:8]}"),
+                       "trials": [_trial_dict(by_name[n]) for n in names]})
+    return groups
+
+
 def build_tuner(cfg: ExperimentConfig, plan: SweepPlan, exp: Path, trial_res: dict[str, float],
                 opts: SweepOptions) -> tune.Tuner:
-    runs = [dataclasses.asdict(r) for r in plan.runs]
-    fn = tune.with_parameters(continual_trial, base=cfg.to_dict(), runs=runs, experiment=str(exp),
-                              extra_callbacks=opts.extra_callbacks)
+    groups = shared_groups(cfg, plan)
+    if groups is not None:
+        fn = tune.with_parameters(group_trial, base=cfg.to_dict(), experiment=str(exp), cells=cfg.eval.cells,
+                                  extra_callbacks=opts.extra_callbacks)
+    else:
+        runs = [dataclasses.asdict(r) for r in plan.runs]
+        fn = tune.with_parameters(continual_trial, base=cfg.to_dict(), runs=runs, experiment=str(exp),
+                                  extra_callbacks=opts.extra_callbacks)
     trainable = tune.with_resources(fn, trial_res)
     if opts.resume:
         return tune.Tuner.restore(str(exp), trainable=trainable, resume_errored=True)
     s = cfg.search
     optuna = plan.algorithm == "optuna"
-    param_space = {} if optuna else {"trial": tune.grid_search([_trial_dict(t) for t in plan.trials])}
+    if groups is not None:
+        param_space = {"group": tune.grid_search(groups)}
+    else:
+        param_space = {} if optuna else {"trial": tune.grid_search([_trial_dict(t) for t in plan.trials])}
     tune_config = tune.TuneConfig(
         metric=s.metric, mode=s.mode, num_samples=plan.num_samples if optuna else 1,
         search_alg=_optuna_search(plan, s.metric, s.mode) if optuna else None,

@@ -16,7 +16,8 @@ from ray import tune
 
 from clsweep.config import ExperimentConfig
 from clsweep.io import write_json_atomic
-from clsweep.sweep.plan import sampled_config_id
+from clsweep.sweep.plan import RunSpec, TrialSpec, sampled_config_id
+from clsweep.sweep.share import RunJob, make_jobs, run_group
 from clsweep.sweep.space import apply_overrides
 from clsweep.training.callbacks import Callback
 from clsweep.training.faults import RunFault
@@ -39,9 +40,42 @@ def trial_overrides(config: dict[str, Any], base_approach: str
 
 
 def trial_dirname(config: dict[str, Any], trial_id: str) -> str:
-    """A trial's folder name inside the experiment: the plan's trial id, or Optuna's trial number."""
-    spec = config.get("trial")
+    """A trial's folder name inside the experiment: the plan's trial id, a shared group's, or Optuna's number."""
+    spec = config.get("trial") or config.get("group")
     return str(spec["trial_id"]) if spec else f"optuna-{trial_id}"
+
+
+def group_trial(config: dict[str, Any], base: dict[str, Any], experiment: str, cells: str,
+                extra_callbacks: ExtraCallbacks | None = None) -> None:
+    """A Tune trial that trains the runs under one first task through their ordering trie (clsweep.sweep.share).
+
+    Resume and retries need no Tune checkpoint: every node's checkpoint and every run's result.json is on
+    disk, and a restarted group skips them. Each finished run is one report.
+    """
+    trials = [TrialSpec(t["config_id"], t["overrides"],
+                        tuple(RunSpec(r["order_id"], tuple(r["order"]), r["seed"]) for r in t["runs"]))
+              for t in config["group"]["trials"]]
+
+    def annotate(trial: TrialSpec, index: int) -> dict[str, Any]:
+        return {"config_id": trial.config_id, "overrides": trial.overrides, "order_id": trial.runs[index].order_id,
+                "trial_id": trial.trial_id}
+
+    finished: list[dict[str, float]] = []
+
+    def report(job: RunJob, result: dict[str, Any]) -> None:
+        finished.append({"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics"]["acc"]})
+        tune.report({**finished_metrics(finished, len(finished) - 1), "last_run": job.name})
+
+    _fit_to_resources()
+    try:
+        jobs = make_jobs(trials, base, cells, annotate)
+        extra = (lambda job: list(extra_callbacks(job.index))) if extra_callbacks else None
+        outcome = run_group(Path(experiment), jobs, callbacks=extra, on_result=report)
+        if outcome.faults:
+            name, fault = next(iter(outcome.faults.items()))
+            tune.report({**fault_metrics(fault, len(finished)), "faulted_runs": len(outcome.faults), "last_run": name})
+    finally:
+        _release_memory()
 
 
 def _restore(trial_dir: Path) -> tuple[int, list[dict[str, float]]]:

@@ -19,7 +19,7 @@ SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
 
 def trie_of(file: str, *overrides: str) -> Trie:
     cfg = load_experiment(SPACES / file, list(overrides))
-    return build_trie(make_plan(cfg, file), cfg.approach.name, cfg.eval.cells)
+    return build_trie(make_plan(cfg, file).trials, cfg.approach.name, cfg.eval.cells)
 
 
 def test_all_orders_of_four_tasks_share_prefixes() -> None:

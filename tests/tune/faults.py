@@ -88,3 +88,13 @@ class RecordWorker(Callback):
     def on_task_start(self, position: int, task: str, steps: int) -> None:
         if position == 0:
             (self.folder / f"{time.monotonic_ns()}").write_text(f"{os.getpid()}")
+
+
+class RecordTask(Callback):
+    """Leaves one file per task trained, so a test counts task-trainings across workers."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def on_task_start(self, position: int, task: str, steps: int) -> None:
+        (self.folder / f"{position}-{task}-{os.getpid()}-{time.monotonic_ns()}").touch()

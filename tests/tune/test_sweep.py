@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from faults import Barrier, CrashOnce, OomOnce, RecordWorker  # importable by Ray workers too (see conftest)
+from faults import Barrier, CrashOnce, OomOnce, RecordTask, RecordWorker  # importable by Ray workers too (see conftest)
 
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
@@ -95,6 +95,27 @@ def test_reused_workers_write_every_trial_into_its_own_folder(tmp_path: Path, sw
     cfg = _cfg({**raw, "train": {**raw["train"], "seed": 4}}, tmp_path)
     reference = run_experiment(cfg, tmp_path / "reference", progress=False, log=lambda m: None)
     assert results["finetune__given_seed4/run-00/result.json"]["matrix"] == reference["matrix"]
+
+
+def test_runs_sharing_a_prefix_train_it_once_on_ray(tmp_path: Path, sweep_raw: Any) -> None:
+    raw = sweep_raw(orderings=[["topic", "sentiment", "ner"], ["topic", "ner", "sentiment"]],
+                    space={"approach.name": {"grid": ["finetune", "ewc"]}})
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    code, exp = _sweep(raw, tmp_path, "shared", extra_callbacks=lambda i: [RecordTask(tasks)])
+    assert code == 0
+    # 4 runs x 3 tasks unshared; shared: topic once for all four, then 2 + 2 per configuration.
+    started = sorted(p.name.split("-")[1] for p in tasks.iterdir())
+    assert len(started) == 1 + 4 + 4 and started.count("topic") == 1
+    results = _results(exp)
+    assert sorted(results) == sorted(f"{c}__order-0{i}_seed0/run-00/result.json"
+                                     for c in ("finetune", "ewc") for i in (1, 2))
+    name = "ewc__order-02_seed0/run-00/result.json"
+    cfg = _cfg({**raw, "approach": {**raw["approach"], "name": "ewc"}, "order": ["topic", "ner", "sentiment"]},
+               tmp_path)
+    alone = run_experiment(cfg, tmp_path / "alone", progress=False, log=lambda m: None)
+    assert results[name]["matrix"] == alone["matrix"] and results[name]["sweep"]["trial_id"] == name.split("/")[0]
+    assert (exp / "summary.csv").read_text().count("\n") == 1 + 2
 
 
 def test_killed_worker_resumes_from_task_checkpoint(tmp_path: Path, sweep_raw: Any) -> None:
