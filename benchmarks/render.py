@@ -26,6 +26,7 @@ Rerun (CPU rows on a quiet machine: other processes move wall-clock figures):
     export HF_HUB_OFFLINE=1
     python benchmarks/bench_trainer.py --repeats 5 --threads 1      # trainer vs a minimal loop
     python benchmarks/bench_sweep.py                                 # sweep efficiency (about 12 minutes)
+    python benchmarks/bench_share.py                                 # the sweep before/after issue 16 (~35 min)
     python benchmarks/bench_data.py --repeats 3                      # data preparation, cache miss vs hit
     python benchmarks/bench_cost.py --tasks 2 4 5 8                  # evaluation share, cost as T grows
     python benchmarks/bench_eval_cells.py --tasks 5 15 --repeats 3   # eval.cells: needed against full
@@ -90,6 +91,17 @@ def sweep(d: dict[str, Any]) -> str:
             + f"\n\nReused workers against fresh ones: {d['speedup_reused_vs_fresh']:.2f}x. Goal per-trial overhead "
               f"<= 1 s and efficiency >= 0.95: {d['overhead_per_trial_reused_s']:+.1f} s and "
               f"{d['efficiency_reused']:.2f}, {_verdict(ok)}.\n")
+
+
+def share(d: dict[str, Any]) -> str:
+    goals = {"ewc": 1.5, "orders_all": 1.4}
+    rows = [[f"`search_spaces/{r['study']}.yaml` ({r['runs']} runs)", f"{r['before_s']:.0f}", f"{r['after_s']:.0f}",
+             f"{r['speedup']:.2f}x", f">= {goals.get(r['study'], 1.0)}x", "yes" if r["identical"] else "**no**",
+             r["trie"].split(" (")[0].removeprefix("ordering trie: ")] for r in d["rows"]]
+    return (f"{_machine(d)} Both sides are `clsweep run` of the same study, one after the other (alternated "
+            "between studies), end-of-sweep analysis included.\n\n"
+            + _table(["study", "before s", "after s", "speedup", "goal", "identical matrices", "task-trainings"],
+                     rows) + "\n")
 
 
 def data(d: dict[str, Any]) -> str:
@@ -188,6 +200,10 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str], str]] = [
      "on both sides; the script checks both produce the same score matrix R."),
     ("", "trainer_cuda", lambda d: trainer(d, "GPU"), ""),
     ("Sweep efficiency", "sweep", sweep, "`benchmarks/bench_sweep.py`."),
+    ("A study against the sum of its runs: shared prefixes and reused workers", "share", share,
+     "`benchmarks/bench_share.py` (issue 16): before = `run.share_prefixes: false` and `run.reuse_workers: "
+     "false` (every run trains all its tasks in a fresh worker); after = the defaults (each shared prefix "
+     "trained once, workers reused). Every run's R (dev, test, row b) must be identical on both sides."),
     ("Data preparation: first trial against second (cache hit)", "data", data, "`benchmarks/bench_data.py`."),
     ("Cost as T grows, and the evaluation share", "cost", cost,
      "`benchmarks/bench_cost.py`: R needs T+1 evaluation stages of every task on dev and test, so evaluation "

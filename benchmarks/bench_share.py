@@ -1,0 +1,76 @@
+"""A study costs less than the sum of its runs: the sweep before issue 16 against today's, side by side.
+
+  before  `clsweep run ... --set run.share_prefixes=false --set run.reuse_workers=false`: every run trains
+          all its tasks, in a fresh Ray worker per trial
+  after   `clsweep run ...` with the defaults: shared prefixes trained once (the ordering trie), workers reused
+Both sides run the same study in one sitting; their result matrices must be identical, run by run. For
+each study the sides alternate (the first study before -> after, the next after -> before).
+
+    HF_HUB_OFFLINE=1 python benchmarks/bench_share.py [--studies ewc,orders_all]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import clsweep, save
+
+ROOT = Path(__file__).resolve().parents[1]
+SIDES = {"before": ["run.share_prefixes=false", "run.reuse_workers=false"], "after": []}
+MATRICES = ("matrix", "matrix_dev", "initial", "initial_dev")
+
+
+def _run(*args: str) -> str:
+    p = clsweep(*args)
+    out = p.communicate()[0]
+    if p.returncode != 0:
+        raise RuntimeError(out[-3000:])
+    return out
+
+
+def _matrices(exp: Path) -> dict[str, dict[str, Any]]:
+    return {str(f.parent.relative_to(exp)): {k: json.loads(f.read_text())[k] for k in MATRICES}
+            for f in exp.glob("*/run-*/result.json")}
+
+
+def side(study: str, name: str, storage: Path) -> dict[str, Any]:
+    sets = [x for s in [*SIDES[name], f"run.name={study}-{name}", f"run.storage_path={storage}"] for x in ("--set", s)]
+    t0 = time.perf_counter()
+    _run("run", str(ROOT / "search_spaces" / f"{study}.yaml"), *sets)
+    wall = time.perf_counter() - t0
+    print(f"{study} {name}: {wall:.0f} s", flush=True)
+    return {"wall_s": wall, "matrices": _matrices(storage / f"{study}-{name}")}
+
+
+def trie_line(study: str) -> str:
+    out = _run("run", str(ROOT / "search_spaces" / f"{study}.yaml"), "--dry-run")
+    return next(line for line in out.splitlines() if line.startswith("ordering trie"))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--studies", default="ewc,orders_all")
+    p.add_argument("--out", type=Path)
+    args = p.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, study in enumerate(args.studies.split(",")):
+            order = ["before", "after"] if i % 2 == 0 else ["after", "before"]
+            got = {name: side(study, name, Path(tmp)) for name in order}
+            same = got["before"]["matrices"] == got["after"]["matrices"]
+            rows.append({"study": study, "order": order, "trie": trie_line(study),
+                         "runs": len(got["after"]["matrices"]), "before_s": got["before"]["wall_s"], "after_s": got["after"]["wall_s"],
+                         "speedup": got["before"]["wall_s"] / got["after"]["wall_s"], "identical": same})
+            print(f"{study}: {rows[-1]['speedup']:.2f}x, identical matrices: {same}", flush=True)
+    save("share", {"goal": "ewc >= 1.5x, orders_all >= 1.4x, identical matrices", "rows": rows}, args.out)
+
+
+if __name__ == "__main__":
+    main()
