@@ -66,7 +66,8 @@ def main() -> None:
             got = {name: side(study, name, Path(tmp)) for name in order}
             same = got["before"]["matrices"] == got["after"]["matrices"]
             rows.append({"study": study, "order": order, "trie": trie_line(study),
-                         "runs": len(got["after"]["matrices"]), "before_s": got["before"]["wall_s"], "after_s": got["after"]["wall_s"],
+                         "runs": len(got["after"]["matrices"]), "before_s": got["before"]["wall_s"],
+                         "after_s": got["after"]["wall_s"],
                          "speedup": got["before"]["wall_s"] / got["after"]["wall_s"], "identical": same})
             print(f"{study}: {rows[-1]['speedup']:.2f}x, identical matrices: {same}", flush=True)
     save("share", {"goal": "ewc >= 1.5x, orders_all >= 1.4x, identical matrices", "rows": rows}, args.out)
