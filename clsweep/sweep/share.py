@@ -130,6 +130,14 @@ def _run_job(experiment: Path, job: RunJob, cache_only: bool,
     raise RuntimeError(f"{job.name}: no task to train")  # a run has at least one task
 
 
+def prune_prefixes(experiment: Path) -> None:
+    """Drop the shared nodes' checkpoints once every run is done (their TensorBoard and config stay)."""
+    import shutil
+
+    for ckpts in (experiment / PREFIXES).glob(f"*/{CHECKPOINTS}"):
+        shutil.rmtree(ckpts, ignore_errors=True)
+
+
 def _record_fault(out: Path, job: RunJob, fault: RunFault) -> None:
     """The fault on the run's own folder, saying whose run it is (analysis lists it with its configuration)."""
     cfg = job.cfg

@@ -20,6 +20,7 @@ from clsweep.errors import ConfigError, Sources
 from clsweep.io import write_json_atomic
 from clsweep.preflight import inside
 from clsweep.sweep.plan import SweepPlan, safe_name
+from clsweep.sweep.share import prune_prefixes
 from clsweep.sweep.space import apply_overrides
 from clsweep.sweep.trie import build_trie, run_name
 from clsweep.tune import resources as res
@@ -133,7 +134,8 @@ def _scheduler(cfg: ExperimentConfig, plan: SweepPlan, log: Callable[[str], None
 
 def shared_groups(cfg: ExperimentConfig, plan: SweepPlan) -> list[dict[str, Any]] | None:
     """The plan's trials grouped under their first trie node, or None when sharing is off or saves nothing."""
-    if not cfg.run.share_prefixes or plan.algorithm == "optuna":
+    # ASHA stops trials on their per-task reports; a shared group reports per finished run, so it runs alone.
+    if not cfg.run.share_prefixes or plan.algorithm == "optuna" or cfg.search.scheduler != "fifo":
         return None
     trie = build_trie(plan.trials, cfg.approach.name, cfg.eval.cells)
     if trie.shared == trie.unshared:
@@ -226,6 +228,8 @@ def run_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, o
         faults = trial_faults(grid)
         write_json_atomic(exp / STATUS_FILE, {**state, "state": "complete" if errors == 0 else "errored",
                                               "errored_trials": errors, "faulted_trials": faults})
+        if errors == 0:
+            prune_prefixes(exp)
         summarise(exp)  # lists the faulted trials with their reasons too
         if errors:
             opts.log(f"{errors} trial(s) failed; `clsweep run ... --resume` retries them")

@@ -86,3 +86,17 @@ def test_a_restarted_group_trains_only_what_is_missing(raw: dict[str, Any], tmp_
     for name, text in before.items():
         old = json.loads(text)
         assert all(after[name][k] == old[k] for k in COMPARED), name
+
+
+def test_a_fault_in_a_shared_node_is_recorded_on_every_run_below_it(raw: dict[str, Any], tmp_path: Path) -> None:
+    base, trials, cells = _plan(raw, tmp_path, {"train.lr": {"grid": [2e-3, 1e30]}})
+    raw_lr = [t for t in trials if t.overrides["train.lr"] == 1e30]
+    exp = tmp_path / "shared"
+    jobs = make_jobs(raw_lr, base, cells, lambda t, i: {"trial_id": t.trial_id})
+    outcomes = [run_group(exp, [j for j in jobs if j.path[0].key == key], cache_only=False)
+                for key in dict.fromkeys(j.path[0].key for j in jobs)]
+    assert sum(len(o.faults) for o in outcomes) == len(jobs) == 6 and not any(o.results for o in outcomes)
+    for job in jobs:  # each run's own fault.json, naming its order; none left in the node folders
+        fault = json.loads((exp / job.name / "fault.json").read_text())
+        assert fault["fault"] == "NonFiniteLoss" and fault["order"] == list(job.cfg.task_order)
+    assert not list((exp / PREFIXES).rglob("fault.json"))

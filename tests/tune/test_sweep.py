@@ -116,6 +116,9 @@ def test_runs_sharing_a_prefix_train_it_once_on_ray(tmp_path: Path, sweep_raw: A
     alone = run_experiment(cfg, tmp_path / "alone", progress=False, log=lambda m: None)
     assert results[name]["matrix"] == alone["matrix"] and results[name]["sweep"]["trial_id"] == name.split("/")[0]
     assert (exp / "summary.csv").read_text().count("\n") == 1 + 2
+    # The nodes before the last task (1 + 2 x 2) keep their config and curves; their checkpoints went with the end.
+    nodes = list((exp / "_prefixes").iterdir())
+    assert len(nodes) == 5 and all((n / "config.json").is_file() and not (n / "checkpoints").exists() for n in nodes)
 
 
 def test_killed_worker_resumes_from_task_checkpoint(tmp_path: Path, sweep_raw: Any) -> None:
