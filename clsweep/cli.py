@@ -178,7 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if plan.algorithm != "optuna":
             from clsweep.sweep.trie import build_trie
 
-            print(build_trie(plan.trials, cfg.approach.name, cfg.eval.cells).describe())
+            sharing = cfg.run.share_prefixes and cfg.search.scheduler == "fifo"
+            print(build_trie(plan.trials, cfg.approach.name, cfg.eval.cells).describe(sharing))
         return 0
     file, name = str(args.experiment), cfg.run.name or args.experiment.stem
     _preflight(cfg, file, inside(Path(cfg.run.storage_path), name, file), "run.storage_path")

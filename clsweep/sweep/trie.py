@@ -48,11 +48,11 @@ class Trie:
     def shared(self) -> int:
         return len(self.nodes)
 
-    def describe(self) -> str:
+    def describe(self, sharing: bool = True) -> str:
         ratio = self.unshared / max(self.shared, 1)
-        text = (f"ordering trie: {self.shared} distinct task-trainings in {self.unshared} "
-                f"({ratio:.2f}x fewer if shared prefixes were trained once; `clsweep run` still trains every "
-                "run alone)")
+        how = ("shared prefixes are trained once; run.share_prefixes: false trains every run alone" if sharing
+               else "not shared here: run.share_prefixes is false or the scheduler is not fifo")
+        text = f"ordering trie: {self.shared} task-trainings instead of {self.unshared} ({ratio:.2f}x fewer; {how})"
         if self.first_task_shared:
             text += f"; the first task is shared by {', '.join(self.first_task_shared)}"
         return text
