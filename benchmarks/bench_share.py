@@ -4,7 +4,9 @@
           all its tasks, in a fresh Ray worker per trial
   after   `clsweep run ...` with the defaults: shared prefixes trained once (the ordering trie), workers reused
 Both sides run the same study in one sitting; their result matrices must be identical, run by run. For
-each study the sides alternate (the first study before -> after, the next after -> before).
+each study the sides alternate (the first study before -> after, the next after -> before). Sweep
+efficiency = the trials' own time (Tune's time_total_s) / (cores x wall), wall including Ray's start and
+the end-of-sweep analysis.
 
     HF_HUB_OFFLINE=1 python benchmarks/bench_share.py [--studies ewc,orders_all]
 """
@@ -12,7 +14,9 @@ each study the sides alternate (the first study before -> after, the next after 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import os
 import sys
 import tempfile
 import time
@@ -40,13 +44,27 @@ def _matrices(exp: Path) -> dict[str, dict[str, Any]]:
             for f in exp.glob("*/run-*/result.json")}
 
 
-def side(study: str, name: str, storage: Path) -> dict[str, Any]:
+def _in_trial_s(exp: Path) -> float:
+    """Tune's time_total_s of every trial (from its trainable's start to its last report), summed."""
+    total = 0.0
+    for f in exp.glob("*/progress.csv"):
+        with f.open() as fh:
+            rows = list(csv.DictReader(fh))
+        total += float(rows[-1]["time_total_s"]) if rows else 0.0
+    return total
+
+
+def side(study: str, name: str, storage: Path, cores: int) -> dict[str, Any]:
     sets = [x for s in [*SIDES[name], f"run.name={study}-{name}", f"run.storage_path={storage}"] for x in ("--set", s)]
     t0 = time.perf_counter()
     _run("run", str(ROOT / "search_spaces" / f"{study}.yaml"), *sets)
     wall = time.perf_counter() - t0
-    print(f"{study} {name}: {wall:.0f} s", flush=True)
-    return {"wall_s": wall, "matrices": _matrices(storage / f"{study}-{name}")}
+    exp = storage / f"{study}-{name}"
+    in_trial = _in_trial_s(exp)
+    print(f"{study} {name}: {wall:.0f} s, in trials {in_trial:.0f} s (efficiency {in_trial / (cores * wall):.2f})",
+          flush=True)
+    return {"wall_s": wall, "in_trial_s": in_trial, "efficiency": in_trial / (cores * wall),
+            "matrices": _matrices(exp)}
 
 
 def trie_line(study: str) -> str:
@@ -57,17 +75,19 @@ def trie_line(study: str) -> str:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--studies", default="ewc,orders_all")
+    p.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     p.add_argument("--out", type=Path)
     args = p.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, study in enumerate(args.studies.split(",")):
             order = ["before", "after"] if i % 2 == 0 else ["after", "before"]
-            got = {name: side(study, name, Path(tmp)) for name in order}
+            got = {name: side(study, name, Path(tmp), args.cores) for name in order}
             same = got["before"]["matrices"] == got["after"]["matrices"]
             rows.append({"study": study, "order": order, "trie": trie_line(study),
                          "runs": len(got["after"]["matrices"]), "before_s": got["before"]["wall_s"],
-                         "after_s": got["after"]["wall_s"],
+                         "after_s": got["after"]["wall_s"], "efficiency_before": got["before"]["efficiency"],
+                         "efficiency_after": got["after"]["efficiency"],
                          "speedup": got["before"]["wall_s"] / got["after"]["wall_s"], "identical": same})
             print(f"{study}: {rows[-1]['speedup']:.2f}x, identical matrices: {same}", flush=True)
     save("share", {"goal": "ewc >= 1.5x, orders_all >= 1.4x, identical matrices", "rows": rows}, args.out)

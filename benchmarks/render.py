@@ -97,10 +97,12 @@ def share(d: dict[str, Any]) -> str:
     goals = {"ewc": 1.5, "orders_all": 1.4}
     rows = [[f"`search_spaces/{r['study']}.yaml` ({r['runs']} runs)", f"{r['before_s']:.0f}", f"{r['after_s']:.0f}",
              f"{r['speedup']:.2f}x", f">= {goals.get(r['study'], 1.0)}x", "yes" if r["identical"] else "**no**",
+             f"{r['efficiency_before']:.2f} / {r['efficiency_after']:.2f}",
              r["trie"].split(" (")[0].removeprefix("ordering trie: ")] for r in d["rows"]]
     return (f"{_machine(d)} Both sides are `clsweep run` of the same study, one after the other (alternated "
             "between studies), end-of-sweep analysis included.\n\n"
-            + _table(["study", "before s", "after s", "speedup", "goal", "identical matrices", "task-trainings"],
+            + _table(["study", "before s", "after s", "speedup", "goal", "identical matrices",
+                      "sweep efficiency before / after", "task-trainings"],
                      rows) + "\n")
 
 
