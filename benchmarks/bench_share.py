@@ -54,8 +54,9 @@ def _in_trial_s(exp: Path) -> float:
     return total
 
 
-def side(study: str, name: str, storage: Path, cores: int) -> dict[str, Any]:
-    sets = [x for s in [*SIDES[name], f"run.name={study}-{name}", f"run.storage_path={storage}"] for x in ("--set", s)]
+def side(study: str, name: str, storage: Path, cores: int, extra: list[str]) -> dict[str, Any]:
+    settings = [*SIDES[name], *extra, f"run.name={study}-{name}", f"run.storage_path={storage}"]
+    sets = [x for s in settings for x in ("--set", s)]
     t0 = time.perf_counter()
     _run("run", str(ROOT / "search_spaces" / f"{study}.yaml"), *sets)
     wall = time.perf_counter() - t0
@@ -76,13 +77,14 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--studies", default="ewc,orders_all")
     p.add_argument("--cores", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--set", action="append", default=[], help="override for both sides (a smoke test)")
     p.add_argument("--out", type=Path)
     args = p.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, study in enumerate(args.studies.split(",")):
             order = ["before", "after"] if i % 2 == 0 else ["after", "before"]
-            got = {name: side(study, name, Path(tmp), args.cores) for name in order}
+            got = {name: side(study, name, Path(tmp), args.cores, args.set) for name in order}
             same = got["before"]["matrices"] == got["after"]["matrices"]
             rows.append({"study": study, "order": order, "trie": trie_line(study),
                          "runs": len(got["after"]["matrices"]), "before_s": got["before"]["wall_s"],
