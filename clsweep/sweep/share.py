@@ -9,6 +9,8 @@ the sweep's trainable calls `run_group` for the runs under one first task.
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,8 +134,6 @@ def _run_job(experiment: Path, job: RunJob, cache_only: bool,
 
 def prune_prefixes(experiment: Path) -> None:
     """Drop the shared nodes' checkpoints once every run is done (their TensorBoard and config stay)."""
-    import shutil
-
     for ckpts in (experiment / PREFIXES).glob(f"*/{CHECKPOINTS}"):
         shutil.rmtree(ckpts, ignore_errors=True)
 
@@ -146,7 +146,5 @@ def _record_fault(out: Path, job: RunJob, fault: RunFault) -> None:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    import json
-
     data: dict[str, Any] = json.loads(path.read_text())
     return data
