@@ -143,12 +143,13 @@ def settings_of(cfg: Any, approaches: list[str], orderings: list[tuple[str, list
     t = cfg.train
     return {
         "tasks": {n: {"per_class": s.per_class, "max_eval_samples": s.max_eval_samples,
-                      "dev_fraction": s.dev_fraction, "max_length": s.max_length or cfg.model.max_length}
+                      "dev_fraction": s.dev_fraction, "max_length": s.max_length or cfg.model.max_length,
+                      "epochs": s.epochs or t.epochs}
                   for n, s in cfg.tasklist.tasks.items()},
         "model": model_name(cfg.model.backbone),
         "pooling": cfg.model.pooling,
-        "train": {"lr": t.lr, "batch_size": t.batch_size, "epochs": t.epochs, "scheduler": t.scheduler,
-                  "warmup_ratio": t.warmup_ratio, "optimizer": t.optimizer, "seed": t.seed},
+        "train": {"lr": t.lr, "head_lr": t.head_lr, "batch_size": t.batch_size, "epochs": t.epochs,
+                  "scheduler": t.scheduler, "warmup_ratio": t.warmup_ratio, "optimizer": t.optimizer, "seed": t.seed},
         "approaches": {a: cfg.approach.params_for(a).model_dump(mode="json", by_alias=True) for a in approaches},
         "orderings": {oid: order for oid, order in orderings}, "seeds": cfg.search.seeds,
         "resources": {"cpu_per_trial": cfg.resources.cpu, "max_concurrent_trials": cfg.run.max_concurrent_trials},

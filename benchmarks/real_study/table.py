@@ -206,6 +206,17 @@ def markdown(d: Mapping[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _epochs(st: Mapping[str, Any], tr: Mapping[str, Any]) -> str:
+    per = {t: v.get("epochs", tr.get("epochs")) for t, v in (st.get("tasks") or {}).items()}
+    if len(set(per.values())) <= 1:
+        return f"{tr.get('epochs', '?')} epoch(s)"
+    return "epochs " + ", ".join(f"{t} {e}" for t, e in sorted(per.items()))
+
+
+def _head_lr(tr: Mapping[str, Any]) -> str:
+    return f", heads {tr['head_lr']}" if tr.get("head_lr") else ""
+
+
 def setup_line(d: Mapping[str, Any]) -> str:
     """What was run, in one paragraph: model, data sizes, training, design, wall time."""
     st = d.get("settings") or {}
@@ -217,8 +228,9 @@ def setup_line(d: Mapping[str, Any]) -> str:
     parts = [f"`{st.get('model', '?')}` ({st.get('pooling', '?')} pooling, max length "
              f"{'/'.join(map(str, lengths)) or '?'}), one head per task",
              f"train/dev/test examples per task: {data}" if data else "",
-             f"{tr.get('epochs', '?')} epoch, batch {tr.get('batch_size', '?')}, {tr.get('optimizer', '?')} lr "
-             f"{tr.get('lr', '?')} ({tr.get('scheduler', '?')}, warmup {tr.get('warmup_ratio', '?')})" if tr else "",
+             f"{_epochs(st, tr)}, batch {tr.get('batch_size', '?')}, {tr.get('optimizer', '?')} lr "
+             f"{tr.get('lr', '?')}{_head_lr(tr)} ({tr.get('scheduler', '?')}, warmup {tr.get('warmup_ratio', '?')})"
+             if tr else "",
              f"{len(d.get('orderings') or [])} Williams orderings x {len(st.get('seeds') or [0])} seed"]
     wall = d.get("wall") or {}
     if wall.get("seconds"):
