@@ -58,12 +58,13 @@ def side(study: str, name: str, storage: Path, cores: int, extra: list[str]) -> 
     settings = [*SIDES[name], *extra, f"run.name={study}-{name}", f"run.storage_path={storage}"]
     sets = [x for s in settings for x in ("--set", s)]
     t0 = time.perf_counter()
-    _run("run", str(ROOT / "search_spaces" / f"{study}.yaml"), *sets)
+    out = _run("run", str(ROOT / "search_spaces" / f"{study}.yaml"), *sets)
     wall = time.perf_counter() - t0
     exp = storage / f"{study}-{name}"
     in_trial = _in_trial_s(exp)
     print(f"{study} {name}: {wall:.0f} s, in trials {in_trial:.0f} s (efficiency {in_trial / (cores * wall):.2f})",
           flush=True)
+    print(out[-2500:], flush=True)  # the sweep's own summary and verdict
     return {"wall_s": wall, "in_trial_s": in_trial, "efficiency": in_trial / (cores * wall),
             "matrices": _matrices(exp)}
 
@@ -79,12 +80,14 @@ def main() -> None:
     p.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     p.add_argument("--set", action="append", default=[], help="override for both sides (a smoke test)")
     p.add_argument("--out", type=Path)
+    p.add_argument("--storage", type=Path, help="keep the sweeps here (default: a temporary folder)")
     args = p.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = args.storage or Path(tmp_dir)
         for i, study in enumerate(args.studies.split(",")):
             order = ["before", "after"] if i % 2 == 0 else ["after", "before"]
-            got = {name: side(study, name, Path(tmp), args.cores, args.set) for name in order}
+            got = {name: side(study, name, tmp, args.cores, args.set) for name in order}
             same = got["before"]["matrices"] == got["after"]["matrices"]
             rows.append({"study": study, "order": order, "trie": trie_line(study),
                          "runs": len(got["after"]["matrices"]), "before_s": got["before"]["wall_s"],
