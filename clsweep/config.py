@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
+from clsweep.backbones import TINY_LMS
 from clsweep.errors import ConfigError, Issue, Sources
 from clsweep.registry import UnknownNameError
 from clsweep.scenario import DESCRIPTIONS, SCENARIOS, SHARED_HEAD, Scenario
@@ -47,7 +48,8 @@ class TinyBackbone(Strict):
 
 
 class ModelConfig(Strict):
-    backbone: str = Field("tiny", description="'tiny', a hub model id, or a local directory")
+    backbone: str = Field("tiny", description="'tiny' (BERT), 'tiny-t5' or 'tiny-gpt2' (for text2text tasks), "
+                                               "a hub model id, or a local directory")
     revision: str | None = None
     trust_remote_code: bool = False
     pooling: Literal["cls", "mean"] = "cls"
@@ -317,15 +319,48 @@ class ExperimentConfig(Strict):
         approach, tasklist = info.data.get("approach"), info.data.get("tasklist")
         if approach is not None:
             check_approach_scenario(approach.name, v)
-        if tasklist is not None and v != "task_il":
+        if tasklist is not None and v not in ("task_il", "generative"):
             check_one_head(tasklist, v)
+        if tasklist is not None and is_generative(tasklist) != (v == "generative"):
+            raise ValueError("scenario generative is for text2text tasks, and text2text tasks run in it; valid here: "
+                             + ("generative (or leave scenario unset)" if is_generative(tasklist) else
+                                ", ".join(x for x in SCENARIOS if x != "generative")))
         return v
+
+    @field_validator("model")
+    @classmethod
+    def _model_fits(cls, v: ModelConfig, info: ValidationInfo) -> ModelConfig:
+        tasklist = info.data.get("tasklist")
+        if tasklist is None:
+            return v
+        if is_generative(tasklist) and v.backbone == "tiny":
+            raise ValueError("backbone tiny is an encoder without an LM head; text2text tasks need "
+                             f"{' or '.join(TINY_LMS)}, or a seq2seq or causal LM (hub id or local folder)")
+        if not is_generative(tasklist) and v.backbone in TINY_LMS:
+            raise ValueError(f"backbone {v.backbone} is a generative LM for text2text tasks; this tasklist has "
+                             "none: use tiny or an encoder for classification heads")
+        return v
+
+    @field_validator("approach")
+    @classmethod
+    def _approach_fits(cls, v: Any, info: ValidationInfo) -> Any:
+        tasklist = info.data.get("tasklist")
+        if tasklist is not None and is_generative(tasklist):
+            check_approach_scenario(v.name, "generative", "text2text tasks")
+        return v
+
+    @model_validator(mode="after")
+    def _generative(self) -> ExperimentConfig:
+        """A text2text tasklist runs in the generative scenario (checked where each key is validated)."""
+        if is_generative(self.tasklist) and "scenario" not in self.model_fields_set:
+            object.__setattr__(self, "scenario", "generative")
+        return self
 
     @model_validator(mode="after")
     def _scenario_heads(self) -> ExperimentConfig:
         # domain_il and class_il put every task on one head; written into the tasklist so that config.json
         # and result.json say exactly what ran.
-        if self.scenario != "task_il":
+        if self.scenario not in ("task_il", "generative"):
             tasks = self.tasklist.tasks
             head = next((s.head for s in tasks.values() if s.head), SHARED_HEAD)
             space = "union" if self.scenario == "class_il" else "task"
@@ -364,6 +399,10 @@ class ExperimentConfig(Strict):
         return data
 
 
+def is_generative(tasklist: Tasklist) -> bool:
+    return any(s.type == "text2text" for s in tasklist.tasks.values())
+
+
 def approach_names() -> list[str]:
     from clsweep.approaches import APPROACHES
 
@@ -375,6 +414,10 @@ def check_approach_scenario(name: str, scenario: str, where: str = "scenario") -
     from clsweep.approaches import APPROACHES
 
     cls = APPROACHES.get(name)
+    if scenario == "generative" and scenario not in cls.scenarios:
+        valid = [n for n in APPROACHES.names() if "generative" in APPROACHES.get(n).scenarios]
+        raise ValueError(f"approach '{name}' has no generative form (text2text tasks on a language model); valid "
+                         f"approaches: {', '.join(valid)}" + ("" if where == "scenario" else f" ({where})"))
     if scenario not in cls.scenarios:
         valid = [s for s in SCENARIOS if s in cls.scenarios]
         raise ValueError(f"approach '{name}' does not support scenario {scenario} ({cls.scenario_note}); "

@@ -7,6 +7,9 @@
   prediction chooses among every class of tasks 1..k. Before any training (row b) it chooses among all
   classes, since none has been seen; FWT is not defined in class-IL (the classes of a task not yet
   learned cannot be predicted).
+- generative: text2text tasks on a language model: every task writes strings with the one LM head over the
+  vocabulary, so the output space is shared and no task id is given at test, unless the approach itself
+  selects a per-task variant by task name (per-task adapters or prompts, which then say so).
 Training is the same in every scenario: the loss runs over the whole head.
 """
 
@@ -15,14 +18,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-Scenario = Literal["task_il", "domain_il", "class_il"]
-SCENARIOS: tuple[Scenario, ...] = ("task_il", "domain_il", "class_il")
+Scenario = Literal["task_il", "domain_il", "class_il", "generative"]
+SCENARIOS: tuple[Scenario, ...] = ("task_il", "domain_il", "class_il", "generative")
 SHARED_HEAD = "shared"  # the one head of domain_il and class_il, unless the tasklist names another
 DESCRIPTIONS = {
     "task_il": "task-incremental: a head per task, task id at test",
     "domain_il": "domain-incremental: one head over one label set, no task id at test",
     "class_il": "class-incremental: one head over the union of labels, no task id at test, predictions over "
                 "every class seen so far",
+    "generative": "text-to-text: one LM head (the vocabulary) shared by every task, no task id at test unless the "
+                  "approach selects by task; set by itself for text2text tasklists",
 }
 
 
@@ -32,7 +37,7 @@ def visible_classes(scenario: str, task: str, seen: Sequence[str], task_head: Ma
     if scenario == "task_il":
         own = task_classes.get(task)
         return None if own is None else sorted(own)
-    if scenario == "domain_il" or not seen:
+    if scenario in ("domain_il", "generative") or not seen:
         return None
     head = task_head[task]
     ids: set[int] = set()

@@ -26,8 +26,9 @@ class Example:
     task: str
     input_ids: torch.Tensor  # (length,)
     token_type_ids: torch.Tensor | None
-    labels: torch.Tensor  # () for sequence tasks, (length,) for token tasks
+    labels: torch.Tensor  # () for sequence tasks, (length,) for token tasks, (target length,) for text2text
     logits: torch.Tensor | None  # (classes,) or (length, classes), as stored
+    target: bool = False  # text2text: `labels` are target tokens, not aligned with `input_ids`
 
 
 @dataclass
@@ -123,6 +124,11 @@ class ReplayBuffer:
         inputs = {"input_ids": ids, "attention_mask": mask}
         if any(e.token_type_ids is not None for e in items):
             inputs["token_type_ids"] = types
+        if items[0].target:  # text2text: every row's target padded to the longest target, for one LM forward
+            width = max(len(e.labels) for e in items)
+            inputs["labels"] = torch.full((len(items), width), -100, dtype=torch.long)
+            for r, e in enumerate(items):
+                inputs["labels"][r, : len(e.labels)] = e.labels
         groups = [_group(t, [r for r, e in enumerate(items) if e.task == t], items, width)
                   for t in dict.fromkeys(e.task for e in items)]
         moved = {k: v.to(device) for k, v in inputs.items()}
@@ -146,12 +152,16 @@ class ReplayBuffer:
         return out
 
     def meta(self) -> dict[str, Any]:
-        return {"tasks": [e.task for e in self.items], "seen": dict(self.seen)}
+        meta: dict[str, Any] = {"tasks": [e.task for e in self.items], "seen": dict(self.seen)}
+        if any(e.target for e in self.items):
+            meta["target"] = [e.target for e in self.items]
+        return meta
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         self.seen = {str(k): int(v) for k, v in meta.get("seen", {}).items()}
+        target = meta.get("target") or [False] * len(meta.get("tasks", []))
         self.items = [Example(t, tensors[f"buffer.{i}.input_ids"], tensors.get(f"buffer.{i}.token_type_ids"),
-                              tensors[f"buffer.{i}.labels"], tensors.get(f"buffer.{i}.logits"))
+                              tensors[f"buffer.{i}.labels"], tensors.get(f"buffer.{i}.logits"), bool(target[i]))
                       for i, t in enumerate(meta.get("tasks", []))]
 
 
@@ -159,11 +169,16 @@ def _example(task: str, batch: Batch, logits: torch.Tensor | None, row: int, n: 
     labels = batch["labels"][row]
     types = batch.get("token_type_ids")
     token = labels.ndim == 1
+    target = "target_mask" in batch
+    if target:  # the target's own length, not the prompt's
+        n_labels = int(batch["target_mask"][row].sum())
+        labels = labels[:n_labels]
     return Example(
         task, batch["input_ids"][row, :n].detach().cpu().clone(),
         None if types is None else types[row, :n].detach().cpu().clone(),
-        (labels[:n] if token else labels).detach().cpu().clone(),
+        (labels[:n] if token and not target else labels).detach().cpu().clone(),
         None if logits is None else (logits[row, :n] if token else logits[row]).detach().float().cpu().clone(),
+        target,
     )
 
 
@@ -192,6 +207,9 @@ def _group(task: str, rows: list[int], items: list[Example], width: int) -> Repl
 
 def replay_logits(model: CLModel, rb: ReplayBatch) -> list[tuple[ReplayGroup, torch.Tensor]]:
     """One backbone pass over the whole replay batch, then each group through its own task's head."""
+    if model.generative:  # one LM head for every task: the forward already gives every row's target logits
+        logits = model(rb.groups[0].task, rb.inputs)
+        return [(g, logits[g.rows]) for g in rb.groups]
     states = model.encode(rb.inputs)
     mask = rb.inputs["attention_mask"]
     return [(g, model.head(g.task, states[g.rows], mask[g.rows])) for g in rb.groups]

@@ -35,6 +35,7 @@ class EWCParams(Strict):
 class EWC(Approach):
     name = "ewc"
     first_task_is_finetune = True  # nothing of its own before a second task
+    scenarios = (*Approach.scenarios, "generative")  # nothing head-specific: it runs on a generative LM
     Params = EWCParams
     params: EWCParams
 

@@ -8,3 +8,4 @@ from clsweep.approaches.base import Approach
 class Finetune(Approach):
     name = "finetune"
     first_task_is_finetune = True
+    scenarios = (*Approach.scenarios, "generative")  # nothing head-specific: it runs on a generative LM

@@ -25,6 +25,7 @@ class L2Params(Strict):
 class L2(Approach):
     name = "l2"
     first_task_is_finetune = True  # nothing of its own before a second task
+    scenarios = (*Approach.scenarios, "generative")  # nothing head-specific: it runs on a generative LM
     Params = L2Params
     params: L2Params
 

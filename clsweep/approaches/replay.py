@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from clsweep.approaches.base import OLD_HEADS_HELP, Batch, OldHeads
+from clsweep.approaches.base import OLD_HEADS_HELP, Approach, Batch, OldHeads
 from clsweep.approaches.buffer import BufferedApproach, Policy, replay_ce
 from clsweep.schema import Strict
 
@@ -25,6 +25,7 @@ class ReplayParams(Strict):
 class Replay(BufferedApproach):
     name = "replay"
     Params = ReplayParams
+    scenarios = (*Approach.scenarios, "generative")  # nothing head-specific: it runs on a generative LM
     params: ReplayParams
 
     def loss(self, task: str, batch: Batch, logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:

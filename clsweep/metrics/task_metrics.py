@@ -1,4 +1,4 @@
-"""Registry of per-task metrics for sequence classification and BIO token tagging, computed locally."""
+"""Registry of per-task metrics (classification, BIO tagging, masked LM, generated text), computed locally."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from clsweep.registry import Registry
 
-TASK_TYPES = ("sequence", "token", "mlm")
+TASK_TYPES = ("sequence", "token", "mlm", "text2text")
 
 # Sequence metrics get label ids; token metrics get BIO tag strings per sentence. Both get the label names.
 MetricFn = Callable[[Any, Any, Sequence[str]], float]
@@ -107,13 +107,34 @@ def _entity(kind: str) -> MetricFn:
     return score
 
 
-_add("accuracy", _accuracy, ["sequence", "token"])
+_add("accuracy", _accuracy, ["sequence", "token", "text2text"])
 _add("macro_f1", _f1("macro"), ["sequence"])
 _add("micro_f1", _f1("micro"), ["sequence"])
 _add("mcc", _mcc, ["sequence"])
 _add("entity_f1", _entity("f1"), ["token"])
 _add("entity_precision", _entity("precision"), ["token"])
 _add("entity_recall", _entity("recall"), ["token"])
+
+
+def _invalid_rate(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> float:
+    """Generated answers that are none of the labels (each already written as the model writes it)."""
+    allowed = set(labels)
+    return float(sum(p not in allowed for p in y_pred) / len(y_pred))
+
+
+def _rouge_l(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> float:
+    """Mean ROUGE-L F1 (longest common subsequence of words), Google's rouge-score implementation."""
+    from rouge_score import rouge_scorer  # lazy: only text2text tasks need it
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"])
+    return float(np.mean([scorer.score(t, p)["rougeL"].fmeasure for t, p in zip(y_true, y_pred, strict=True)]))
+
+
+# text2text scores strings already normalized (case and whitespace) by the evaluation.
+_add("exact_match", _accuracy, ["text2text"])
+_add("rouge_l", _rouge_l, ["text2text"])
+TASK_METRICS.add("invalid_rate", TaskMetric("invalid_rate", _invalid_rate, frozenset({"text2text"}),
+                                            higher_is_better=False))
 
 
 def _from_losses(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str]) -> float:
@@ -144,6 +165,8 @@ def default_metrics(task_type: str) -> list[str]:
     _check_task_type(task_type)
     if task_type == "mlm":
         return ["masked_accuracy", "perplexity"]
+    if task_type == "text2text":
+        return ["accuracy", "invalid_rate"]
     return ["accuracy", "macro_f1"] if task_type == "sequence" else ["entity_f1", "accuracy"]
 
 

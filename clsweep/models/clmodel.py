@@ -26,6 +26,8 @@ class HeadSpec:
 
 
 class CLModel(nn.Module):
+    generative = False  # GenerativeLM: logits over the vocabulary at each target token, and `generate`
+
     def __init__(self, backbone: nn.Module, heads: Mapping[str, HeadSpec], pooling: str, dropout: float,
                  seed: int | None = None) -> None:
         super().__init__()
@@ -104,5 +106,10 @@ def build_model(model_cfg: Any, heads: Mapping[str, HeadSpec], seed: int, tokeni
     from clsweep.models.backbone import load_backbone
 
     torch.manual_seed(seed)  # random-init weights (tiny backbone, heads) must follow the run's seed
-    backbone, tokenizer = load_backbone(model_cfg, tokenizer)
+    generative = any(h.kind == "lm" for h in heads.values())
+    backbone, tokenizer = load_backbone(model_cfg, tokenizer, generative)
+    if generative:
+        from clsweep.models.generative import GenerativeLM
+
+        return GenerativeLM(backbone, list(heads), tokenizer), tokenizer
     return CLModel(backbone, heads, model_cfg.pooling, model_cfg.head_dropout, seed), tokenizer

@@ -36,6 +36,7 @@ def tokenizer_fingerprint(tokenizer: Any) -> dict[str, Any]:
         "vocab_size": getattr(tokenizer, "vocab_size", len(vocab)),
         "vocab": _sha(vocab),
         "truncation_side": getattr(tokenizer, "truncation_side", "right"),
+        **({"eos": tokenizer.eos_token} if getattr(tokenizer, "eos_token", None) is not None else {}),
     }
 
 
@@ -50,6 +51,8 @@ def spec_data(spec: Any, columns: Any) -> dict[str, Any]:
     data["columns"] = [columns.text, columns.pair, columns.label]
     if spec.empty_text != "error":  # only then: existing cache keys stay valid
         data["empty_text"] = spec.empty_text
+    if spec.type == "text2text":
+        data["text2text"] = [spec.prompt.model_dump(mode="json"), spec.target_column, spec.max_target_length]
     return data
 
 
@@ -57,7 +60,7 @@ def entry_dir(root: Path, name: str, key: str) -> Path:
     return root / "tokenized" / f"{name}-{key[:16]}"
 
 
-_ARRAYS = ("input_ids", "token_type_ids", "labels")
+_ARRAYS = ("input_ids", "token_type_ids", "labels", "targets")
 
 
 def _save_split(folder: Path, split: str, data: dict[str, Any]) -> None:

@@ -271,8 +271,9 @@ def _load_synthetic(spec: TaskSpec, src: SyntheticSource, err: TaskErrors) -> di
     from clsweep.tasks.synthetic import SYNTHETIC_TASKS, generate
 
     task = SYNTHETIC_TASKS.get(src.task)
-    if task.type != spec.type:
-        raise err.error("type", f"synthetic task '{src.task}' is a {task.type} task; set type: {task.type}")
+    if task.type != spec.type and not (task.type == "sequence" and spec.type == "text2text"):
+        valid = f"{task.type} or text2text" if task.type == "sequence" else task.type
+        raise err.error("type", f"synthetic task '{src.task}' is a {task.type} task; valid type: {valid}")
     label = ClassLabel(names=list(task.labels))
     if task.type == "mlm":
         features = Features({"text": Value("string")})

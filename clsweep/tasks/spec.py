@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_v
 from clsweep.registry import UnknownNameError
 from clsweep.schema import Strict
 from clsweep.tasks.expand import SplitBy, split_tasks, with_data_dir
+from clsweep.tasks.template import Template
 from clsweep.tasks.types import TASK_TYPES
 
 SplitName = Literal["train", "dev", "test"]
@@ -197,6 +198,12 @@ class TaskSpec(Strict):
     dev_fraction: float = Field(0.1, gt=0, lt=1)
     split_seed: int = 0
     max_length: int | None = Field(None, ge=4)
+    template: Template | None = Field(None, description="text2text: how the input is written (default: O-LoRA's "
+                                                        "layout with an empty instruction)")
+    target_column: str | None = Field(None, description="text2text: generate this column's free text instead of "
+                                                        "the label name")
+    max_target_length: int | None = Field(None, ge=1, description="text2text: most target tokens trained and "
+                                                                  "generated (default: the longest train target)")
     epochs: int | None = Field(None, ge=1, description="overrides train.epochs for this task")
     lr: float | None = Field(None, gt=0, description="overrides train.lr for this task")
 
@@ -277,10 +284,11 @@ class TaskSpec(Strict):
             raise ValueError("token tasks take one token column; text_pair_column is for sequence tasks")
         if isinstance(self.source, ConllSource) and self.type != "token":
             raise ValueError("conll sources hold token tags: set type: token")
-        if self.type != "sequence" and (isinstance(self.text_column, list) or self.per_class or self.eval_per_class
-                                        or self.dev is not None):
+        labelled = self.type == "sequence" or (self.type == "text2text" and self.target_column is None)
+        if not labelled and (isinstance(self.text_column, list) or self.per_class or self.eval_per_class
+                             or self.dev is not None):
             raise ValueError("lists of text columns and per-label sampling (per_class, eval_per_class, dev) are for "
-                             "sequence tasks")
+                             "sequence tasks and labelled text2text tasks")
         if self.eval_per_class is not None and not {"dev", "test"} & mapped_splits(self):
             raise ValueError("eval_per_class caps the dataset's own dev and test splits, but this source gives "
                              "neither (both are carved from train); drop eval_per_class or map a test split")
@@ -289,6 +297,12 @@ class TaskSpec(Strict):
                              "dev split")
         if self.local is not None and not isinstance(self.source, HubSource):
             raise ValueError("local: stands in for a hub source; point files/conll sources at the files directly")
+        generative = (self.template is not None, self.target_column is not None, self.max_target_length is not None)
+        if self.type != "text2text" and any(generative):
+            raise ValueError("template, target_column and max_target_length are for text2text tasks")
+        if self.type == "text2text" and self.target_column is not None and (self.labels or self.label_column):
+            raise ValueError("a text2text task generates either label names (label_column, labels) or free text "
+                             "(target_column), not both")
         if self.split_by is not None:
             raise ValueError("split_by could not be expanded")  # unreachable: the tasklist expands valid ones
         return self
@@ -309,11 +323,22 @@ class TaskSpec(Strict):
 
     @property
     def label_col(self) -> str:
-        return self.label_column or TASK_TYPES.get(self.type).label_column
+        return self.target_column or self.label_column or TASK_TYPES.get(self.type).label_column
 
     @property
     def metric_names(self) -> list[str]:
+        if self.metrics is None and self.free_text:
+            return ["exact_match", "rouge_l"]
         return list(self.metrics or TASK_TYPES.get(self.type).default_metrics)
+
+    @property
+    def free_text(self) -> bool:
+        """A text2text task whose targets are a column's text, not label names."""
+        return self.type == "text2text" and self.target_column is not None
+
+    @property
+    def prompt(self) -> Template:
+        return self.template or Template()
 
     @property
     def head_name(self) -> str:
@@ -374,6 +399,14 @@ class Tasklist(Strict):
         if not v:
             raise ValueError("a tasklist needs at least one task")
         return v
+
+    @model_validator(mode="after")
+    def _one_model_kind(self) -> Tasklist:
+        kinds = {n: s.type == "text2text" for n, s in self.tasks.items()}
+        if any(kinds.values()) and not all(kinds.values()):
+            raise ValueError("text2text tasks train one generative LM, so every task must be text2text; not: "
+                             + ", ".join(n for n, k in kinds.items() if not k))
+        return self
 
     @model_validator(mode="after")
     def _orders_known(self) -> Tasklist:

@@ -17,6 +17,7 @@ from clsweep.tasks import stats as st
 from clsweep.tasks.columns import RawSplit, check_columns, extract, task_columns
 from clsweep.tasks.errors import TaskErrors
 from clsweep.tasks.spec import TaskSpec
+from clsweep.tasks.text2text import encode_text2text, label_forms, label_problems
 from clsweep.tasks.tokenize import display_texts, encode_split
 
 
@@ -28,13 +29,14 @@ class Split:
     token_type_ids: list[list[int]] | None
     labels: list[int] | list[list[int]]
     texts: list[str]
+    targets: list[list[int]] | None = None  # text2text: the target's token ids and EOS (labels: class ids)
 
     def __len__(self) -> int:
         return len(self.input_ids)
 
     def to_json(self) -> dict[str, Any]:
         return {"input_ids": self.input_ids, "token_type_ids": self.token_type_ids, "labels": self.labels,
-                "texts": self.texts}
+                "texts": self.texts, "targets": self.targets}
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Task:
     num_classes: int | None = None  # mlm: the vocabulary size (its labels list stays empty)
     prepare_s: float = 0.0  # loading, checking and tokenizing (or reading the cache) in this process
     classes: list[int] | None = None  # on a union head: the ids of the task's own labels; None: every label
+    forms: list[str] = field(default_factory=list)  # text2text: each label as the model writes it (normalized)
 
     @property
     def name(self) -> str:
@@ -66,6 +69,12 @@ class Task:
     @property
     def head_name(self) -> str:
         return self.spec.head_name
+
+    @property
+    def max_new_tokens(self) -> int:
+        """text2text: tokens generated at most: the configured cap, else the longest train target (EOS included)."""
+        targets = self.splits["train"].targets or [[]]
+        return self.spec.max_target_length or max(len(t) for t in targets)
 
 
 @dataclass
@@ -100,11 +109,15 @@ def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None
     for s in specs:
         if s.type == "mlm" and getattr(tokenizer, "mask_token_id", None) is None:
             raise errs[s.name].error("type", "mlm tasks need a tokenizer with a mask token; this one has none")
+        if s.type == "text2text" and getattr(tokenizer, "eos_token_id", None) is None:
+            raise errs[s.name].error("type", "text2text tasks need a tokenizer with an end-of-sequence token; "
+                                             "this one has none (use a seq2seq or causal LM's tokenizer)")
     tok_fp = cache.tokenizer_fingerprint(tokenizer)
     plans, seconds = [], {}
     for s in specs:
         t0 = time.perf_counter()
-        plans.append(_plan(s, s.max_length or cfg.model.max_length, tok_fp, root, errs[s.name], cache_only))
+        plans.append(_plan(s, s.max_length or cfg.model.max_length, tok_fp, root, errs[s.name], cache_only,
+                           tokenizer))
         seconds[s.name] = time.perf_counter() - t0
     lab.check_shared_heads([(p.spec, p.labels) for p in plans], errs)
     tasks = {}
@@ -113,6 +126,8 @@ def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None
         tasks[p.spec.name] = _from_cache(p, log) if p.cached else _tokenize(p, tokenizer, log)
         tasks[p.spec.name].prepare_s = seconds[p.spec.name] + time.perf_counter() - t0
         log(st.summary(p.spec.name, p.spec.type, tasks[p.spec.name].stats))
+        if p.spec.type == "text2text" and not p.spec.free_text:
+            tasks[p.spec.name].forms = label_forms(tokenizer, p.labels)
     _union_heads(tasks)
     return tasks
 
@@ -130,7 +145,7 @@ def _union_heads(tasks: dict[str, Task]) -> None:
 
 
 def _plan(spec: TaskSpec, max_length: int, tok_fp: dict[str, Any], root: Path, err: TaskErrors,
-          cache_only: bool = False) -> _Plan:
+          cache_only: bool = False, tokenizer: Any = None) -> _Plan:
     cols = task_columns(spec)
     files = src.file_fingerprint(src.source_files(spec))
     key = cache.cache_key(cache.spec_data(spec, cols), files, tok_fp, max_length)
@@ -142,7 +157,7 @@ def _plan(spec: TaskSpec, max_length: int, tok_fp: dict[str, Any], root: Path, e
         raise RuntimeError(f"task {spec.name}: no tokenization cache entry at {path}; data must be prepared first")
     splits, carved, emptied = src.load_splits(spec, err, root)
     check_columns(splits, cols, err)
-    if spec.type == "mlm":
+    if spec.type == "mlm" or spec.free_text:
         return _Plan(spec, key, path, max_length, [], raw=extract(splits, cols, spec.type, err), carved=carved,
                      emptied=emptied)
     names = lab.dataset_names(spec, lab.class_names(splits["train"].features[cols.label]), err)
@@ -151,6 +166,10 @@ def _plan(spec: TaskSpec, max_length: int, tok_fp: dict[str, Any], root: Path, e
     labels = lab.resolve_labels(spec, values["train"], names)  # before str(): ints sort numerically
     raw = {s: lab.as_names(r, names, token, spec.label_map) for s, r in values.items()}
     lab.check_labels(spec, raw, labels, lab.label_origin(spec, names), err)
+    if spec.type == "text2text":
+        problems = label_problems(tokenizer, labels)
+        if problems:
+            raise err.error("labels", "; ".join(problems) + "; rename the labels with label_map")
     return _Plan(spec, key, path, max_length, labels, raw=raw, carved=carved, emptied=emptied)
 
 
@@ -169,6 +188,12 @@ def _tokenize(p: _Plan, tokenizer: Any, log: Callable[[str], None]) -> Task:
     splits: dict[str, Split] = {}
     split_stats = {}
     for name, raw in p.raw.items():
+        if p.spec.type == "text2text":
+            enc = _text2text(tokenizer, p, raw)
+            splits[name] = Split(enc["input_ids"], None, enc["labels"], display_texts(raw, False), enc["targets"])
+            split_stats[name] = st.split_stats(raw.texts, raw.pairs, [] if p.spec.free_text else raw.labels,
+                                               p.labels, False, enc["lengths"], p.max_length)
+            continue
         labels = raw.labels if masking else lab.encode(raw, p.labels, token)
         enc = encode_split(tokenizer, raw, labels, token, p.max_length)
         if masking is not None:  # the targets are masked tokens of the text itself
@@ -185,3 +210,11 @@ def _tokenize(p: _Plan, tokenizer: Any, log: Callable[[str], None]) -> Task:
     sizes = "/".join(str(len(splits[s])) for s in src.SPLITS)
     log(f"task {p.spec.name}: tokenized {sizes} train/dev/test examples -> cached at {p.dir}")
     return Task(p.spec, p.labels, splits, stats, classes)
+
+
+def _text2text(tokenizer: Any, p: _Plan, raw: RawSplit) -> dict[str, Any]:
+    if p.spec.free_text:
+        raw = RawSplit(raw.texts, raw.pairs, [str(x) for x in raw.labels])
+        return encode_text2text(tokenizer, p.spec, raw, [-1] * len(raw), [], p.max_length)
+    classes = lab.encode(raw, p.labels, False)
+    return encode_text2text(tokenizer, p.spec, raw, classes, p.labels, p.max_length)

@@ -32,3 +32,8 @@ TASK_TYPES.add(
     TaskType("token", head="token", text_column="tokens", label_column="tags",
              default_metrics=("entity_f1", "accuracy")),
 )
+TASK_TYPES.add(
+    "text2text",
+    TaskType("text2text", head="lm", text_column="text", label_column="label",
+             default_metrics=("accuracy", "invalid_rate")),
+)

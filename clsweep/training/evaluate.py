@@ -31,6 +31,11 @@ def evaluate(model: CLModel, task: Task, split: str, batch_size: int, device: to
              classes: Sequence[int] | None = None) -> EvalResult:
     """Scores of `task` on `split`; with `classes`, predictions choose among those label ids only (the scenario's
     visible classes), every other logit masked out."""
+    if task.type == "text2text":
+        from clsweep.training.decode import evaluate_generated
+
+        return evaluate_generated(model, task, split, batch_size, device, pad_id, autocast,  # type: ignore[arg-type]
+                                  details)
     data = task.splits[split]
     hidden = None
     if classes is not None:

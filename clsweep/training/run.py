@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from clsweep.approaches import APPROACHES
+from clsweep.backbones import TINY_BACKBONES
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
 from clsweep.io import write_json_atomic
@@ -162,8 +163,10 @@ def _open(cfg: ExperimentConfig, out: Path, sources: Sources | None, callbacks: 
                          _own_classes(tasks[t])) for t in order}
     lengths = {t: cfg.task(t).max_length or cfg.model.max_length for t in order}
     # The tiny backbone is built to fit the longest task (a tasklist may ask for 256 tokens).
-    built = cfg.model.model_copy(update={"max_length": max(lengths.values())}) if cfg.model.backbone == "tiny" \
-        else cfg.model
+    for t in order:  # a decoder-only LM reads prompt and target as one sequence
+        lengths[t] += tasks[t].max_new_tokens if tasks[t].type == "text2text" else 0
+    built = cfg.model.model_copy(update={"max_length": max(lengths.values())}) if cfg.model.backbone in \
+        TINY_BACKBONES else cfg.model
     model, _ = build_model(built, heads, cfg.train.seed, tokenizer)
     _check_positions(model, lengths, cfg, sources)
     model.to(device)

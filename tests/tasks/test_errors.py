@@ -118,7 +118,7 @@ def test_unreachable_hub_dataset(make_cfg, tok):
 
 def test_synthetic_type_mismatch(make_cfg, tok):
     msg = _error(make_cfg, tok, {"n": {"source": {"kind": "synthetic", "task": "ner"}}})
-    assert "tasklist.tasks.n.type: synthetic task 'ner' is a token task; set type: token" in msg
+    assert "tasklist.tasks.n.type: synthetic task 'ner' is a token task; valid type: token" in msg
 
 
 def test_all_tasks_checked_before_any_tokenization(tmp_path, make_cfg, tok, exp):

@@ -1,0 +1,111 @@
+"""text2text tasks: the template renders as written, long prompts lose text but never the answer prefix,
+targets end in EOS, labels are compared as the model writes them, and bad templates or labels exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clsweep.config import ExperimentConfig
+from clsweep.errors import ConfigError
+from clsweep.metrics.task_metrics import compute_metrics
+from clsweep.models.tiny import tiny_tokenizer
+from clsweep.tasks.columns import RawSplit
+from clsweep.tasks.spec import TaskSpec
+from clsweep.tasks.task import prepare_tasks
+from clsweep.tasks.template import Template
+from clsweep.tasks.text2text import encode_text2text, label_forms, label_problems, normalize
+
+SYN = {"kind": "synthetic", "train_size": 32, "dev_size": 8, "test_size": 8, "seed": 0}
+
+
+def _spec(**kw: Any) -> TaskSpec:
+    return TaskSpec.model_validate({"name": "t", "type": "text2text", "source": {**SYN, "task": "topic"}, **kw})
+
+
+def test_the_default_template_is_olora_layout() -> None:
+    t = Template(instruction="What is the topic of the following paragraph? Choose one from the option.")
+    assert t.render("a text", ["world", "sports"]) == (
+        "What is the topic of the following paragraph? Choose one from the option.\n"
+        "Option: world, sports \na text\nAnswer:")
+
+
+@pytest.mark.parametrize(("fmt", "says"), [("{instruction} Answer:", "must contain {text}"),
+                                           ("{text} {label}", "unknown field(s) label"),
+                                           ("{text", "not a valid template")])
+def test_bad_formats_are_refused(fmt: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says.replace("(", r"\(").replace(")", r"\)").replace("{", r"\{")):
+        Template(format=fmt)
+
+
+def test_a_long_prompt_keeps_its_answer_prefix_and_targets_end_in_eos() -> None:
+    tok = tiny_tokenizer(generative=True)
+    spec = _spec(template={"instruction": "what is the topic"})
+    raw = RawSplit(["sports " * 50, "science"], None, ["sports", "science"])
+    enc = encode_text2text(tok, spec, raw, [1, 0], ["science", "sports"], max_length=24)
+    long, short = enc["input_ids"]
+    assert len(long) == 24 and enc["lengths"][0] > 24
+    answer = tok("\nanswer:", add_special_tokens=False)["input_ids"]
+    assert long[-len(answer):] == answer and short[-len(answer):] == answer
+    assert tok.decode(short, skip_special_tokens=True).startswith("what is the topic")
+    assert enc["targets"] == [tok("sports", add_special_tokens=False)["input_ids"] + [tok.eos_token_id],
+                              tok("science", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]]
+
+
+def test_labels_are_compared_as_the_tokenizer_writes_them() -> None:
+    tok = tiny_tokenizer(generative=True)
+    assert label_forms(tok, ["B-LOC", "Very Positive"]) == ["b - loc", "very positive"]
+    assert normalize("  Very\n positive ") == "very positive"
+    assert label_problems(tok, ["sports", "Sports"]) == ["labels 'sports' and 'Sports' both decode to 'sports'"]
+    assert "cannot produce" in label_problems(tok, ["日本", "x"])[0]
+
+
+def test_text2text_metrics_by_hand() -> None:
+    gold, pred = ["sports", "world", "science", "world"], ["sports", "science", "banana", ""]
+    got = compute_metrics(["accuracy", "invalid_rate"], "text2text", gold, pred, ["sports", "world", "science"])
+    assert got == {"accuracy": 0.25, "invalid_rate": 0.5}
+    # ROUGE-L F1: LCS("the cat sat", "the cat") = 2 words; P = 1, R = 2/3, F = 0.8; identical strings: 1.
+    got = compute_metrics(["exact_match", "rouge_l"], "text2text", ["the cat sat", "a b"], ["the cat", "a b"], [])
+    assert got["exact_match"] == 0.5
+    assert got["rouge_l"] == pytest.approx((0.8 + 1.0) / 2)
+
+
+def _cfg(tmp_path: Path, tasks: dict[str, Any], **extra: Any) -> ExperimentConfig:
+    return ExperimentConfig.model_validate({"tasklist": {"tasks": tasks}, "model": {"backbone": "tiny-t5"},
+                                            "run": {"cache_dir": str(tmp_path)}, **extra})
+
+
+def test_a_label_the_tokenizer_cannot_write_is_a_config_error(tmp_path: Path) -> None:
+    rows = "".join(f'{{"text": "w{i}", "label": "{lab}"}}\n' for i in range(8) for lab in ("日本", "ok"))
+    (tmp_path / "d.jsonl").write_text(rows, encoding="utf-8")
+    cfg = _cfg(tmp_path, {"jp": {"type": "text2text", "source": {"kind": "files", "train": str(tmp_path / "d.jsonl")}}})
+    with pytest.raises(ConfigError) as e:
+        prepare_tasks(cfg, tiny_tokenizer(generative=True), cache_dir=tmp_path)
+    assert "tasklist.tasks.jp.labels" in str(e.value) and "cannot produce" in str(e.value)
+
+
+def test_a_text2text_tasklist_runs_in_the_generative_scenario(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, {"t": {"type": "text2text", "source": {**SYN, "task": "topic"}}})
+    assert cfg.scenario == "generative"
+    with pytest.raises(ValueError, match="valid here: generative"):
+        _cfg(tmp_path, {"t": {"type": "text2text", "source": {**SYN, "task": "topic"}}}, scenario="task_il")
+    with pytest.raises(ValueError, match="every task must be text2text; not: s"):
+        _cfg(tmp_path, {"t": {"type": "text2text", "source": {**SYN, "task": "topic"}},
+                        "s": {"source": {**SYN, "task": "topic"}}})
+
+
+def test_free_text_targets_come_from_their_column(tmp_path: Path) -> None:
+    rows = "".join(f'{{"q": "sports {i}", "a": "the answer is {i}"}}\n' for i in range(20))
+    (tmp_path / "qa.jsonl").write_text(rows, encoding="utf-8")
+    cfg = _cfg(tmp_path, {"qa": {"type": "text2text", "text_column": "q", "target_column": "a",
+                                 "source": {"kind": "files", "train": str(tmp_path / "qa.jsonl")}}})
+    task = prepare_tasks(cfg, tiny_tokenizer(generative=True), cache_dir=tmp_path, log=lambda m: None)["qa"]
+    assert task.metric_names == ["exact_match", "rouge_l"] and task.labels == []
+    tok = tiny_tokenizer(generative=True)
+    split = task.splits["train"]
+    assert split.targets is not None
+    decoded = [tok.decode(t[:-1]) for t in split.targets]
+    assert all(d.startswith("the answer is") for d in decoded) and all(t[-1] == tok.eos_token_id
+                                                                       for t in split.targets)
