@@ -10,13 +10,16 @@ from clsweep.approaches.joint import Joint
 from clsweep.approaches.l2 import L2
 from clsweep.approaches.lora import LoRA
 from clsweep.approaches.lwf import LwF
+from clsweep.approaches.olora import OLoRA
 from clsweep.approaches.probe import Probe
 from clsweep.approaches.prompt_tuning import PromptTuning
 from clsweep.approaches.replay import Replay
+from clsweep.approaches.seq_lora import SeqLoRA
 from clsweep.registry import Registry
 
 APPROACHES: Registry[type[Approach]] = Registry("approach")
-for _cls in (Finetune, EWC, Joint, L2, LwF, Replay, AGEM, DERpp, LoRA, PromptTuning, Independent, Probe):
+for _cls in (Finetune, EWC, Joint, L2, LwF, Replay, AGEM, DERpp, LoRA, PromptTuning, Independent, Probe, SeqLoRA,
+             OLoRA):
     APPROACHES.add(_cls.name, _cls)
 
 __all__ = ["APPROACHES", "Approach", "NoParams", "TaskEnv"]

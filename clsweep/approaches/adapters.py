@@ -37,7 +37,7 @@ class AdapterApproach(Approach):
     to configure and wrap, and which parameter names belong to an adapter (`marker`).
     """
 
-    scenarios = ("task_il",)
+    scenarios: ClassVar[tuple[str, ...]] = ("task_il",)
     scenario_note = "it selects a per-task adapter by task id at test"
     marker: ClassVar[str]
     memory_kind: ClassVar[str]

@@ -29,6 +29,8 @@ class LoRA(AdapterApproach):
     params: LoRAParams
     marker = "lora_"
     memory_kind = "adapters"
+    # On a generative LM too: the task's adapter is chosen by name at test, as on encoders (it says so: task id).
+    scenarios = ("task_il", "generative")
 
     def peft_config(self, peft: ModuleType) -> Any:
         return peft.LoraConfig(r=self.params.r, lora_alpha=self.params.alpha, lora_dropout=self.params.dropout,

@@ -7,6 +7,9 @@ per task (task-IL) that is every previous head, whole; on a head shared over a u
 one head of domain-IL it is the whole head. Token heads are distilled per token under the attention
 mask. The KL (not the cross-entropy) makes the term exactly zero when student equals teacher. The
 teacher is the model at the task boundary, so a resumed run rebuilds it from the checkpoint.
+On a generative LM (text2text) the one LM head is distilled: the KL over the vocabulary at every target token
+of the current batch, teacher-forced on the current task's targets (the form used for LwF on T5 in the
+text-to-text CL literature), under the target mask.
 Departure from the paper: no warm-up phase that trains the new head alone before the joint update.
 """
 
@@ -44,6 +47,7 @@ def distillation(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tenso
 class LwF(Approach):
     name = "lwf"
     first_task_is_finetune = True  # nothing of its own before a second task
+    scenarios = (*Approach.scenarios, "generative")
     Params = LwFParams
     params: LwFParams
 
@@ -70,6 +74,8 @@ class LwF(Approach):
         return [(h, self.model.head_classes(h, old)) for h in heads]
 
     def loss(self, task: str, batch: Batch, logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        if self.model.generative:
+            return self._generative_loss(task, batch, logits, loss)
         states = self.model.last_states
         if self.teacher is None or states is None or self.params.alpha == 0:
             return loss
@@ -84,6 +90,14 @@ class LwF(Approach):
             if classes is not None:
                 s_logits, t_logits = s_logits[..., classes], t_logits[..., classes]
             term = term + distillation(s_logits, t_logits, mask, self.params.temperature)
+        return loss + self.params.alpha * term
+
+    def _generative_loss(self, task: str, batch: Batch, logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        if self.teacher is None or self.params.alpha == 0:
+            return loss
+        with torch.no_grad(), (self.env.autocast() if self.env else contextlib.nullcontext()):
+            t_logits = self.teacher(task, batch)
+        term = distillation(logits, t_logits, batch["target_mask"], self.params.temperature)
         return loss + self.params.alpha * term
 
     def after_task(self, task: str, env: TaskEnv) -> None:

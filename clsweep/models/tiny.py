@@ -20,21 +20,24 @@ def tiny_vocabulary() -> list[str]:
 # Whole-word entries for the generative tokenizer only (the BERT vocabulary above stays as it is): the words of
 # instructions and label names (O-LoRA's and the synthetic suite's), so a prompt is not spelled out letter by
 # letter. Any other word still falls back to characters.
-PROMPT_WORDS = sorted(set("""
+_PROMPT_TEXT = """
 a according album and animal answer artist arts ask athlete b bad between book both building business cancel
 candidate casual choose company contradiction does educational entailment false film first following formal
 from given good group have holder in institution is logical mean meaning natural negative neutral no of office
 one option or paragraph passage place plant positive question relationship same science second sense sentence
 sentences sentiment sports technology the to topic transportation travel true two used user very village want
 what whether with word work world written yes
-""".split()) - set(VOCABULARY))
+"""
+PROMPT_WORDS = sorted(set(_PROMPT_TEXT.split()) - set(VOCABULARY))
 
 
 def tiny_tokenizer(generative: bool = False) -> Any:
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {tok: i for i, tok in enumerate(tiny_vocabulary() + (PROMPT_WORDS if generative else []))}
+    base = tiny_vocabulary()
+    known = set(base)
+    vocab = {tok: i for i, tok in enumerate(base + ([w for w in PROMPT_WORDS if w not in known] if generative else []))}
     tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=64))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()

@@ -31,6 +31,9 @@ TASKS = {
                   "register": {"source": {"task": "register"},
                                "label_map": {"casual": "negative", "formal": "positive"}}},
     "class_il": {"topic": {"source": {"task": "topic"}}, "intent": {"source": {"task": "intent"}}},
+    # generative: the same two tasks written as text-to-text, on the tiny T5
+    "generative": {"topic": {"type": "text2text", "source": {"task": "topic"}},
+                   "intent": {"type": "text2text", "source": {"task": "intent"}}},
 }
 CASES = [(a, s) for a in APPROACHES.names() for s in SCENARIOS]
 
@@ -43,6 +46,8 @@ def _raw(raw: dict[str, Any], approach: str, scenario: str) -> dict[str, Any]:
     if approach == "ewc":
         raw["approach"]["ewc"] = {"fisher_samples": 8, "fisher_batch_size": 4}
     raw["scenario"] = scenario
+    if scenario == "generative":
+        raw["model"]["backbone"] = "tiny-t5"
     raw["observe"] = {"resources": False, "misclassified": False}
     raw["run"]["tensorboard"] = False
     raw["train"]["lr"] = 1e-2
@@ -58,7 +63,10 @@ def test_every_approach_in_every_scenario(raw: dict[str, Any], tmp_path: Path, c
         exp.write_text(yaml.safe_dump(data), encoding="utf-8")
         assert main(["train", str(exp), "--out", str(tmp_path / "out"), "--quiet"]) == 2
         err = capsys.readouterr().err
-        assert "scenario" in err and f"valid for {approach}: task_il" in err and "Traceback" not in err
+        first_valid = next(s for s in SCENARIOS if s in APPROACHES.get(approach).scenarios)
+        said = ("has no generative form", "valid approaches: ") if scenario == "generative" else \
+            ("scenario", f"valid for {approach}: {first_valid}")
+        assert all(x in err for x in said) and "Traceback" not in err
         assert not (tmp_path / "out").exists()
         return
     cfg = validate(data, Sources(str(tmp_path / "exp.yaml"), None), base_dir=tmp_path)
@@ -67,8 +75,8 @@ def test_every_approach_in_every_scenario(raw: dict[str, Any], tmp_path: Path, c
     first, second = result["order"]
     assert all(0.0 <= v <= 1.0 for row in result["matrix"] for v in row)
     heads = {s["head"] for s in result["config"]["tasklist"]["tasks"].values()}
-    if scenario == "task_il":
-        assert heads == {None}  # one head per task, by task name
+    if scenario in ("task_il", "generative"):
+        assert heads == {None}  # one head per task by task name; a generative LM's one LM head
         return
     assert heads == {"shared"}
     labels = result["labels"]

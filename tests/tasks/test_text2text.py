@@ -54,6 +54,12 @@ def test_a_long_prompt_keeps_its_answer_prefix_and_targets_end_in_eos() -> None:
                               tok("science", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]]
 
 
+def test_the_generative_tiny_tokenizer_numbers_its_vocabulary_densely() -> None:
+    tok = tiny_tokenizer(generative=True)
+    assert sorted(tok.get_vocab().values()) == list(range(len(tok)))
+    assert len(tok("what is the topic", add_special_tokens=False)["input_ids"]) == 4  # whole words, not letters
+
+
 def test_labels_are_compared_as_the_tokenizer_writes_them() -> None:
     tok = tiny_tokenizer(generative=True)
     assert label_forms(tok, ["B-LOC", "Very Positive"]) == ["b - loc", "very positive"]
