@@ -33,6 +33,7 @@ __all__ = [
     "SearchConfig",
     "Sources",
     "TinyBackbone",
+    "TinyPretrain",
     "TrainConfig",
 ]
 
@@ -47,6 +48,16 @@ class TinyBackbone(Strict):
     dropout: float = Field(0.1, ge=0, lt=1)
 
 
+class TinyPretrain(Strict):
+    """A short pre-training of a tiny generative LM (tiny-t5, tiny-gpt2) on unlabelled synthetic text: each
+    sentence's continuation from its first words. Cached like the tokenization; every run starts from it."""
+
+    steps: int = Field(400, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(3e-3, gt=0)
+    seed: int = Field(0, description="its own seed: like a released checkpoint, one pre-trained LM for all runs")
+
+
 class ModelConfig(Strict):
     backbone: str = Field("tiny", description="'tiny' (BERT), 'tiny-t5' or 'tiny-gpt2' (for text2text tasks), "
                                                "a hub model id, or a local directory")
@@ -56,6 +67,15 @@ class ModelConfig(Strict):
     max_length: int = Field(64, ge=4)
     head_dropout: float = Field(0.1, ge=0, lt=1)
     tiny: TinyBackbone = TinyBackbone()
+    pretrain: TinyPretrain | None = Field(None, description="tiny-t5 and tiny-gpt2 only: start from a short "
+                                                           "pre-training on synthetic text instead of random weights")
+
+    @model_validator(mode="after")
+    def _pretrain_tiny_lm(self) -> ModelConfig:
+        if self.pretrain is not None and self.backbone not in TINY_LMS:
+            raise ValueError(f"pretrain is for the tiny generative LMs ({', '.join(TINY_LMS)}); backbone "
+                             f"{self.backbone} comes pre-trained or not by itself")
+        return self
 
     @field_validator("backbone")
     @classmethod
@@ -347,6 +367,9 @@ class ExperimentConfig(Strict):
         tasklist = info.data.get("tasklist")
         if tasklist is not None and is_generative(tasklist):
             check_approach_scenario(v.name, "generative", "text2text tasks")
+        elif tasklist is not None and approach_scenarios(v.name) == ("generative",):
+            raise ValueError(f"approach '{v.name}' is defined on generative LMs only: its tasks must be type "
+                             "text2text (and the backbone a seq2seq or causal LM)")
         return v
 
     @model_validator(mode="after")
@@ -401,6 +424,12 @@ class ExperimentConfig(Strict):
 
 def is_generative(tasklist: Tasklist) -> bool:
     return any(s.type == "text2text" for s in tasklist.tasks.values())
+
+
+def approach_scenarios(name: str) -> tuple[str, ...]:
+    from clsweep.approaches import APPROACHES
+
+    return tuple(APPROACHES.get(name).scenarios) if name in APPROACHES else ()
 
 
 def approach_names() -> list[str]:

@@ -12,6 +12,7 @@ from clsweep.approaches.lora import LoRA
 from clsweep.approaches.lwf import LwF
 from clsweep.approaches.olora import OLoRA
 from clsweep.approaches.probe import Probe
+from clsweep.approaches.progressive_prompts import ProgressivePrompts
 from clsweep.approaches.prompt_tuning import PromptTuning
 from clsweep.approaches.replay import Replay
 from clsweep.approaches.seq_lora import SeqLoRA
@@ -19,7 +20,7 @@ from clsweep.registry import Registry
 
 APPROACHES: Registry[type[Approach]] = Registry("approach")
 for _cls in (Finetune, EWC, Joint, L2, LwF, Replay, AGEM, DERpp, LoRA, PromptTuning, Independent, Probe, SeqLoRA,
-             OLoRA):
+             OLoRA, ProgressivePrompts):
     APPROACHES.add(_cls.name, _cls)
 
 __all__ = ["APPROACHES", "Approach", "NoParams", "TaskEnv"]

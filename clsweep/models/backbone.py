@@ -6,6 +6,7 @@ head included: a seq2seq model when the config says encoder-decoder, else a caus
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from clsweep.backbones import TINY_LMS
@@ -27,12 +28,19 @@ def load_tokenizer(model_cfg: Any) -> Any:
     return tok
 
 
-def load_backbone(model_cfg: Any, tokenizer: Any = None, generative: bool = False) -> tuple[Any, Any]:
+def load_backbone(model_cfg: Any, tokenizer: Any = None, generative: bool = False,
+                  cache_dir: Path | None = None) -> tuple[Any, Any]:
     tokenizer = tokenizer if tokenizer is not None else load_tokenizer(model_cfg)
     if model_cfg.backbone == "tiny":
         return tiny_backbone(model_cfg.tiny, len(tokenizer), model_cfg.max_length), tokenizer
     if model_cfg.backbone in TINY_LMS:
-        return tiny_lm(model_cfg.backbone, model_cfg.tiny, tokenizer, model_cfg.max_length), tokenizer
+        lm = tiny_lm(model_cfg.backbone, model_cfg.tiny, tokenizer, model_cfg.max_length)
+        if model_cfg.pretrain is not None:
+            from clsweep.models.pretrain import load_or_pretrain
+            from clsweep.tasks.cache import default_cache_dir
+
+            lm = load_or_pretrain(lm, tokenizer, model_cfg, cache_dir or default_cache_dir(None))
+        return lm, tokenizer
     import transformers
 
     kwargs = {"revision": model_cfg.revision, "trust_remote_code": model_cfg.trust_remote_code}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -100,14 +101,14 @@ def task_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
                                        ignore_index=-100)
 
 
-def build_model(model_cfg: Any, heads: Mapping[str, HeadSpec], seed: int, tokenizer: Any = None
-                ) -> tuple[CLModel, Any]:
+def build_model(model_cfg: Any, heads: Mapping[str, HeadSpec], seed: int, tokenizer: Any = None,
+                cache_dir: Path | None = None) -> tuple[CLModel, Any]:
     """The backbone (tiny, hub id or local dir), its tokenizer and the heads, initialised from `seed`."""
     from clsweep.models.backbone import load_backbone
 
     torch.manual_seed(seed)  # random-init weights (tiny backbone, heads) must follow the run's seed
     generative = any(h.kind == "lm" for h in heads.values())
-    backbone, tokenizer = load_backbone(model_cfg, tokenizer, generative)
+    backbone, tokenizer = load_backbone(model_cfg, tokenizer, generative, cache_dir)
     if generative:
         from clsweep.models.generative import GenerativeLM
 

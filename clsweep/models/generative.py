@@ -9,7 +9,7 @@ the loss). Generation is greedy and batched; decoder-only prompts are left-padde
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -30,18 +30,34 @@ class GenerativeLM(CLModel):
         self.tokenizer = tokenizer
         self.pad_id = int(tokenizer.pad_token_id)
         self.eos_id = int(tokenizer.eos_token_id)
+        # Soft-prompt approaches (progressive prompts) set this: the embeddings put before a task's input,
+        # [prompt tokens, hidden], or None for none.
+        self.prefix: Callable[[str], torch.Tensor | None] | None = None
 
     def forward(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         if self.switch is not None:
             self.switch(task)
         labels = batch["labels"]
+        prefix = self.prefix(task) if self.prefix is not None else None
         if self.encoder_decoder:
             decoder_ids = self._shift_right(labels)
-            return self.backbone(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                                 decoder_input_ids=decoder_ids).logits
+            inputs = self._inputs(batch["input_ids"], batch["attention_mask"], prefix)
+            return self.backbone(**inputs, decoder_input_ids=decoder_ids).logits
         seq, mask, at = self._causal_layout(batch["input_ids"], batch["attention_mask"], labels)
-        logits = self.backbone(input_ids=seq, attention_mask=mask).logits
+        logits = self.backbone(**self._inputs(seq, mask, prefix)).logits
+        if prefix is not None:
+            at = at + prefix.shape[0]
         return logits.gather(1, at[..., None].expand(-1, -1, logits.shape[-1]))
+
+    def _inputs(self, ids: torch.Tensor, mask: torch.Tensor, prefix: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """Token ids, or with a soft prompt the embeddings [prompt; tokens] and the mask that covers both."""
+        if prefix is None:
+            return {"input_ids": ids, "attention_mask": mask}
+        lm: Any = self.backbone
+        embeds = lm.get_input_embeddings()(ids)
+        soft = prefix.to(embeds.dtype)[None].expand(ids.shape[0], -1, -1)
+        ones = mask.new_ones(ids.shape[0], prefix.shape[0])
+        return {"inputs_embeds": torch.cat([soft, embeds], 1), "attention_mask": torch.cat([ones, mask], 1)}
 
     def _shift_right(self, labels: torch.Tensor) -> torch.Tensor:
         lm: Any = self.backbone
@@ -77,14 +93,17 @@ class GenerativeLM(CLModel):
         token (the geometric mean of its tokens' probabilities: a confidence comparable across lengths)."""
         if self.switch is not None:
             self.switch(task)
-        ids, mask = batch["input_ids"], batch["attention_mask"]
+        prefix = self.prefix(task) if self.prefix is not None else None
+        inputs = self._inputs(batch["input_ids"], batch["attention_mask"], prefix)
         if not self.encoder_decoder:
-            ids, mask = _left_padded(ids, mask, self.pad_id)
+            inputs = _left_padded(inputs, self.pad_id)
         lm: Any = self.backbone
-        out = lm.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                     do_sample=False, num_beams=1, pad_token_id=self.pad_id,
-                                     eos_token_id=self.eos_id, output_scores=scores, return_dict_in_generate=True)
-        new = out.sequences[:, 1:] if self.encoder_decoder else out.sequences[:, ids.shape[1]:]
+        out = lm.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                          pad_token_id=self.pad_id, eos_token_id=self.eos_id, output_scores=scores,
+                          return_dict_in_generate=True)
+        # Given ids, a decoder-only LM returns them with the continuation; given embeddings, the continuation only.
+        skip = 1 if self.encoder_decoder else 0 if "inputs_embeds" in inputs else inputs["input_ids"].shape[1]
+        new = out.sequences[:, skip:]
         rows = [_until_eos(r, self.eos_id) for r in new.tolist()]
         if not scores:
             return rows, None
@@ -93,14 +112,21 @@ class GenerativeLM(CLModel):
         return rows, conf
 
 
-def _left_padded(ids: torch.Tensor, mask: torch.Tensor, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded prompts moved to the right edge: a decoder-only model continues from each row's end."""
-    width = ids.shape[1]
-    shift = width - mask.sum(1)
-    src = torch.arange(width, device=ids.device)[None] - shift[:, None]
+def _left_padded(inputs: dict[str, torch.Tensor], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded prompts (ids or embeddings) moved to the right edge: a decoder-only LM continues from each
+    row's end."""
+    mask = inputs["attention_mask"]
+    width = mask.shape[1]
+    src = torch.arange(width, device=mask.device)[None] - (width - mask.sum(1))[:, None]
     valid = src >= 0
-    moved = ids.gather(1, src.clamp(min=0)).masked_fill(~valid, pad_id)
-    return moved, valid.long()
+    out = {"attention_mask": valid.long()}
+    if "input_ids" in inputs:
+        out["input_ids"] = inputs["input_ids"].gather(1, src.clamp(min=0)).masked_fill(~valid, pad_id)
+    else:
+        e = inputs["inputs_embeds"]
+        moved = e.gather(1, src.clamp(min=0)[..., None].expand(-1, -1, e.shape[-1]))
+        out["inputs_embeds"] = moved * valid[..., None].to(e.dtype)
+    return out
 
 
 def _until_eos(row: list[int], eos: int) -> list[int]:

@@ -23,6 +23,7 @@ from clsweep.models.backbone import load_tokenizer
 from clsweep.observe.misclassified import MisclassifiedWriter
 from clsweep.observe.resources import ResourceMonitor
 from clsweep.result import build_result
+from clsweep.tasks.cache import default_cache_dir
 from clsweep.tasks.errors import first_line
 from clsweep.tasks.task import Task, prepare_tasks
 from clsweep.tasks.types import TASK_TYPES
@@ -82,7 +83,10 @@ def prepare(cfg: ExperimentConfig, sources: Sources | None = None, log: Callable
         raise ConfigError.one(sources.experiment if sources else "<config>", "model.backbone",
                               f"cannot load '{cfg.model.backbone}': {first_line(e)} Valid: tiny, a local model "
                               "folder, or a hub model id (offline: one already in the Hugging Face cache)") from None
-    return tokenizer, prepare_tasks(cfg, tokenizer, sources, log=log, cache_only=cache_only)
+    tasks = prepare_tasks(cfg, tokenizer, sources, log=log, cache_only=cache_only)
+    if not cache_only:
+        _pretrain_once(cfg, tokenizer, tasks, log)
+    return tokenizer, tasks
 
 
 def _observers(cfg: ExperimentConfig, out: Path, tasks: dict[str, Task], primary: dict[str, str],
@@ -115,6 +119,36 @@ def _finish_timings(timings: dict[str, Any], tasks: dict[str, Task]) -> None:
     initial = timings.get("initial_eval_s", 0.0)
     phases = initial + sum(t.get(k, 0.0) for t in per for k in PHASE_KEYS)
     timings["eval_share"] = (initial + sum(t.get("eval_s", 0.0) for t in per)) / max(phases, 1e-9)
+
+
+def _lengths(cfg: ExperimentConfig, tasks: dict[str, Task], order: Sequence[str]) -> dict[str, int]:
+    """Positions each task needs: its max_length, plus the target for a decoder-only LM (one sequence)."""
+    return {t: (cfg.task(t).max_length or cfg.model.max_length)
+            + (tasks[t].max_new_tokens if tasks[t].type == "text2text" else 0) for t in order}
+
+
+def _built(cfg: ExperimentConfig, lengths: dict[str, int]) -> Any:
+    """The model config as built: a tiny backbone fits the longest task (a tasklist may ask for 256 tokens)."""
+    if cfg.model.backbone not in TINY_BACKBONES:
+        return cfg.model
+    return cfg.model.model_copy(update={"max_length": max(lengths.values())})
+
+
+def _cache_root(cfg: ExperimentConfig) -> Path:
+    return default_cache_dir(cfg.run.cache_dir).absolute()
+
+
+def _pretrain_once(cfg: ExperimentConfig, tokenizer: Any, tasks: dict[str, Task], log: Callable[[str], None]) -> None:
+    """Pre-train a tiny LM here, before any run or trial starts, so that all of them read it from the cache."""
+    if cfg.model.pretrain is None:
+        return
+    from clsweep.models.pretrain import load_or_pretrain, pretrained_path
+    from clsweep.models.tiny import tiny_lm
+
+    built = _built(cfg, _lengths(cfg, tasks, cfg.task_order))
+    if not pretrained_path(built, tokenizer, _cache_root(cfg)).is_file():
+        lm = tiny_lm(built.backbone, built.tiny, tokenizer, built.max_length)
+        load_or_pretrain(lm, tokenizer, built, _cache_root(cfg), log)
 
 
 def _check_positions(model: Any, lengths: dict[str, int], cfg: ExperimentConfig, sources: Sources | None) -> None:
@@ -161,13 +195,8 @@ def _open(cfg: ExperimentConfig, out: Path, sources: Sources | None, callbacks: 
     seed_everything(cfg.train.seed)
     heads = {t: HeadSpec(t, tasks[t].head_name, TASK_TYPES.get(tasks[t].type).head, tasks[t].num_labels,
                          _own_classes(tasks[t])) for t in order}
-    lengths = {t: cfg.task(t).max_length or cfg.model.max_length for t in order}
-    # The tiny backbone is built to fit the longest task (a tasklist may ask for 256 tokens).
-    for t in order:  # a decoder-only LM reads prompt and target as one sequence
-        lengths[t] += tasks[t].max_new_tokens if tasks[t].type == "text2text" else 0
-    built = cfg.model.model_copy(update={"max_length": max(lengths.values())}) if cfg.model.backbone in \
-        TINY_BACKBONES else cfg.model
-    model, _ = build_model(built, heads, cfg.train.seed, tokenizer)
+    lengths = _lengths(cfg, tasks, order)
+    model, _ = build_model(_built(cfg, lengths), heads, cfg.train.seed, tokenizer, _cache_root(cfg))
     _check_positions(model, lengths, cfg, sources)
     model.to(device)
     approach = APPROACHES.get(cfg.approach.name)(cfg.approach.params_for(), model)

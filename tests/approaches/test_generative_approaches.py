@@ -139,3 +139,24 @@ def test_replay_stores_each_example_with_its_own_target() -> None:
     torch.testing.assert_close(rb.inputs["labels"], batch["labels"])
     with torch.no_grad():  # replaying the stored rows is the loss of the batch they came from
         torch.testing.assert_close(replay_ce(model, rb), task_loss(model("a", batch), batch["labels"]))
+
+
+def test_progressive_prompts_stack_new_prompts_before_frozen_ones_and_never_forget() -> None:
+    from clsweep.approaches.progressive_prompts import ProgressivePrompts, ProgressivePromptsParams
+
+    model = _model("tiny-gpt2")
+    lm_before = {n: p.detach().clone() for n, p in model.backbone.named_parameters()}
+    pp = ProgressivePrompts(ProgressivePromptsParams(prompt_length=4, mlp_hidden=8), model)
+    batch = _batch(model)
+    _train(model, pp, "a")
+    with torch.no_grad():
+        a_after_a = model("a", batch)
+    p_a = pp.bank.prompts["task_a"].detach().clone()
+    _train(model, pp, "b")
+    assert torch.equal(pp.bank.prompts["task_a"], p_a)  # frozen while b trains
+    assert all(torch.equal(p, lm_before[n]) for n, p in model.backbone.named_parameters())  # the LM never moves
+    with torch.no_grad():
+        torch.testing.assert_close(model("a", batch), a_after_a, rtol=0, atol=0)  # task a: exactly as it was
+        stack = pp.prefix("b")
+    assert stack is not None and stack.shape[0] == 8
+    assert torch.equal(stack[:4], pp.bank.prompts["task_b"]) and torch.equal(stack[4:], p_a)  # newest first

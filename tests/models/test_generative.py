@@ -92,3 +92,40 @@ def test_the_loss_on_target_tokens_equals_hf_seq2seq_loss() -> None:
         ours = task_loss(model("a", batch), batch["labels"])
         theirs = lm(input_ids=batch["input_ids"], labels=batch["labels"]).loss
     torch.testing.assert_close(ours, theirs)
+
+
+@pytest.mark.parametrize("kind", ["tiny-t5", "tiny-gpt2"])
+def test_a_soft_prompt_goes_before_every_input_in_training_and_decoding(kind: str) -> None:
+    model = _model(kind)
+    lm: Any = model.backbone
+    soft = torch.randn(3, SIZE.hidden_size, generator=torch.Generator().manual_seed(1))
+    model.prefix = lambda task: soft
+    split = _split(model.tokenizer)
+    batch = collate(split, [0, 1, 2], model.pad_id, torch.device("cpu"))
+    embed = lm.get_input_embeddings()
+    with torch.no_grad():
+        logits = model("a", batch)
+        for i in range(3):
+            prompt, target = split.input_ids[i], split.targets[i]  # type: ignore[index]
+            if model.encoder_decoder:
+                e = torch.cat([soft, embed(torch.tensor(prompt))])[None]
+                alone = lm(inputs_embeds=e, labels=torch.tensor([target])).logits[0]
+            else:
+                e = torch.cat([soft, embed(torch.tensor(prompt + target))])[None]
+                alone = lm(inputs_embeds=e).logits[0, 3 + len(prompt) - 1: 3 + len(prompt) - 1 + len(target)]
+            torch.testing.assert_close(logits[i, : len(target)], alone, atol=1e-4, rtol=1e-4)
+    rows, _ = model.generate("a", batch, max_new_tokens=4)
+    for i in range(3):  # greedy by hand, with the soft prompt in front
+        out: list[int] = []
+        for _ in range(4):
+            with torch.no_grad():
+                e = torch.cat([soft, embed(torch.tensor(split.input_ids[i] + ([] if model.encoder_decoder else out)))])
+                if model.encoder_decoder:
+                    dec = torch.tensor([[model.pad_id, *out]])
+                    nxt = int(lm(inputs_embeds=e[None], decoder_input_ids=dec).logits[0, -1].argmax())
+                else:
+                    nxt = int(lm(inputs_embeds=e[None]).logits[0, -1].argmax())
+            if nxt == model.eos_id:
+                break
+            out.append(nxt)
+        assert rows[i] == out
