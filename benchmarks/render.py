@@ -31,6 +31,7 @@ Rerun (CPU rows on a quiet machine: other processes move wall-clock figures):
     python benchmarks/bench_cost.py --tasks 2 4 5 8                  # evaluation share, cost as T grows
     python benchmarks/bench_eval_cells.py --tasks 5 15 --repeats 3   # eval.cells: needed against full
     python benchmarks/bench_observe.py --repeats 9 --threads 1       # measurement overhead
+    python benchmarks/bench_text2text.py                             # text-to-text behaviour and decoding
     bash benchmarks/gpu_all.sh                                       # on a GPU machine: the GPU rows
     python benchmarks/render.py
 """
@@ -190,6 +191,34 @@ def gpu_run(d: dict[str, Any]) -> str:
             + "\n")
 
 
+def text2text(d: dict[str, Any]) -> str:
+    out = [_machine(d)]
+    b = d.get("behaviour")
+    if b:
+        st = b["settings"]
+        rows = [[v["backbone"], v["approach"], f"{v['diagonal_min']:.3f}", f"{v['forgetting_mean']:.3f}",
+                 f"{v['less_forgetting_than_finetune']:.0%}" if "less_forgetting_than_finetune" in v else "-",
+                 _verdict(v["holds"])] for v in b["verdicts"]]
+        out.append(f" Behaviour: the 5 synthetic tasks as prompts, orderings forward and reverse, seed 0, "
+                   f"{st['train_size']} training examples per task, {st['epochs']} epochs, lr {st['lr']} "
+                   f"(O-LoRA {st['olora_lr']}, all linear layers), both LMs pre-trained {st['pretrain_steps']} "
+                   "steps on synthetic text. Goals: fine-tuning diagonal >= 0.85 and forgetting >= 0.10; "
+                   "replay and O-LoRA forget >= 30% less than fine-tuning (paired by ordering) with a "
+                   "diagonal >= 0.70.\n\n"
+                   + _table(["LM", "approach", "lowest diagonal R[i][i]", "forgetting (mean)",
+                             "less forgetting than fine-tuning", "goal"], rows) + "\n")
+    t = d.get("throughput")
+    if t:
+        rows = [[r["backbone"], r["examples"], f"{r['clsweep_per_s']:.0f}", f"{r['plain_per_s']:.0f}",
+                 f"{r['ratio']:.2f}x", _verdict(r["ratio"] <= 1.1)] for r in t["rows"]]
+        out.append(f"\nDecoding throughput: one task's test split, batches of {t['batch_size']}, clsweep's "
+                   "evaluation (decode, score) against a plain `generate` loop over the same length-sorted, "
+                   "padded batches, alternated, medians.\n\n"
+                   + _table(["LM", "examples", "clsweep examples/s", "plain generate examples/s",
+                             "time ratio", "goal <= 1.1x"], rows) + "\n")
+    return "".join(out)
+
+
 def real_study(d: dict[str, Any]) -> str:
     from real_study.table import section  # benchmarks/real_study/, next to this script
 
@@ -223,6 +252,9 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str], str]] = [
      "tasks of O-LoRA's CL_Benchmark (AG News, DBpedia, Yelp, Amazon; `tasklists/olora4.yaml`) with the "
      "pretrained all-MiniLM-L6-v2, over the 4 orderings of a Williams design, sized for 2 CPU cores "
      "(`benchmarks/real_study/README.md`)."),
+    ("Text-to-text on the tiny generative LMs", "text2text", text2text,
+     "`benchmarks/bench_text2text.py` (issue 17): what fine-tuning, replay and O-LoRA do on tiny-t5 and "
+     "tiny-gpt2, and what greedy decoding costs against a plain `generate` loop."),
     ("A real GPU run's measurements", "gpu_run_result", gpu_run,
      "`benchmarks/gpu_all.sh` step 1; the full result.json is `benchmarks/results/gpu_run_result.json`."),
 ]

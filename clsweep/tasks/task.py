@@ -17,7 +17,7 @@ from clsweep.tasks import stats as st
 from clsweep.tasks.columns import RawSplit, check_columns, extract, task_columns
 from clsweep.tasks.errors import TaskErrors
 from clsweep.tasks.spec import TaskSpec
-from clsweep.tasks.text2text import encode_text2text, label_forms, label_problems
+from clsweep.tasks.text2text import PromptTooLong, encode_text2text, label_forms, label_problems
 from clsweep.tasks.tokenize import display_texts, encode_split
 
 
@@ -123,7 +123,8 @@ def prepare_tasks(cfg: ExperimentConfig, tokenizer: Any, sources: Sources | None
     tasks = {}
     for p in plans:
         t0 = time.perf_counter()
-        tasks[p.spec.name] = _from_cache(p, log) if p.cached else _tokenize(p, tokenizer, log)
+        tasks[p.spec.name] = _from_cache(p, log) if p.cached else _tokenize(p, tokenizer, log,
+                                                                                       errs[p.spec.name])
         tasks[p.spec.name].prepare_s = seconds[p.spec.name] + time.perf_counter() - t0
         log(st.summary(p.spec.name, p.spec.type, tasks[p.spec.name].stats))
         if p.spec.type == "text2text" and not p.spec.free_text:
@@ -181,7 +182,7 @@ def _from_cache(p: _Plan, log: Callable[[str], None]) -> Task:
     return Task(p.spec, p.labels, {s: Split(**d) for s, d in splits.items()}, meta["stats"], classes)
 
 
-def _tokenize(p: _Plan, tokenizer: Any, log: Callable[[str], None]) -> Task:
+def _tokenize(p: _Plan, tokenizer: Any, log: Callable[[str], None], err: TaskErrors) -> Task:
     assert p.raw is not None
     token = p.spec.type == "token"
     masking = mlm.masking_for(tokenizer) if p.spec.type == "mlm" else None
@@ -189,7 +190,12 @@ def _tokenize(p: _Plan, tokenizer: Any, log: Callable[[str], None]) -> Task:
     split_stats = {}
     for name, raw in p.raw.items():
         if p.spec.type == "text2text":
-            enc = _text2text(tokenizer, p, raw)
+            try:
+                enc = _text2text(tokenizer, p, raw)
+            except PromptTooLong as e:
+                raise err.error(
+                    "max_length", f"{p.max_length} tokens cannot hold the prompt: {e}; raise max_length above "
+                                  f"{e.tokens} or shorten the template") from None
             splits[name] = Split(enc["input_ids"], None, enc["labels"], display_texts(raw, False), enc["targets"])
             split_stats[name] = st.split_stats(raw.texts, raw.pairs, [] if p.spec.free_text else raw.labels,
                                                p.labels, False, enc["lengths"], p.max_length)

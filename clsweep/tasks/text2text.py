@@ -16,6 +16,14 @@ from clsweep.tasks.spec import TaskSpec
 NO_LABEL = -1  # the class id of a free-text example
 
 
+class PromptTooLong(ValueError):
+    """The template alone (instruction, options, answer prefix) leaves no room for the text."""
+
+    def __init__(self, tokens: int) -> None:
+        super().__init__(f"the template without the text takes {tokens} tokens")
+        self.tokens = tokens
+
+
 def normalize(text: str) -> str:
     """How generated and gold strings are compared: case and runs of whitespace do not count."""
     return " ".join(text.lower().split())
@@ -61,6 +69,8 @@ def _fit(tokenizer: Any, spec: TaskSpec, raw: RawSplit, i: int, options: list[st
     pair = None if raw.pairs is None else raw.pairs[i]
     single = RawSplit([""], None if pair is None else [""], [None])
     frame = len(tokenizer(render(spec, single, options)[0], verbose=False)["input_ids"])
+    if frame >= max_length:
+        raise PromptTooLong(frame)
     text = raw.texts[i] if pair is None else f"{raw.texts[i]}\n{pair}"
     kept = tokenizer.decode(_ids(tokenizer, text)[: max(0, max_length - frame)])
     ids = list(tokenizer(render(spec, RawSplit([kept], None, [None]), options)[0], verbose=False)["input_ids"])

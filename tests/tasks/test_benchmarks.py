@@ -28,6 +28,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "pp4.yaml": {k: v for k, v in TEXT5.items() if k != "yelp"},
     "pp15.yaml": {**TEXT5, "mnli": 3, "cb": 3, "wic": 2, "copa": 2, "qqp": 2, "boolq": 2, "rte": 2, "imdb": 2,
                   "multirc": 2, "sst2": 2},
+    "pp4_text2text.yaml": {k: v for k, v in TEXT5.items() if k != "yelp"},
     "clinc150.yaml": {f"clinc_{d}": 15 for d in ("banking", "credit_cards", "kitchen_and_dining", "home",
                                                  "auto_and_commute", "travel", "utility", "work", "small_talk",
                                                  "meta")},
@@ -43,7 +44,8 @@ def _config(tmp_path: Path, tasklist: str, *extra: str, short: bool = True) -> t
     exp = tmp_path / "exp.yaml"
     exp.write_text(yaml.safe_dump({
         "tasklist": str(TASKLISTS / tasklist),
-        "model": {"backbone": "tiny", "tiny": {"hidden_size": 32, "intermediate_size": 64, "num_layers": 1}},
+        "model": {"backbone": "tiny-t5" if "text2text" in tasklist else "tiny",
+                  "tiny": {"hidden_size": 32, "intermediate_size": 64, "num_layers": 1}},
         "train": {"lr": 2e-3, "epochs": 1, "batch_size": 16, "device": "cpu"},
         "eval": {"batch_size": 64, "misclassified": 0},
         "observe": {"resources": False, "misclassified": False},
@@ -63,13 +65,16 @@ def test_tasklist_trains_from_fetched_hub_copies(tmp_path: Path, tasklist: str) 
     order = next(iter(cfg.tasklist.orders.values()))
     # text5 keeps its 256-token inputs: the tiny backbone must grow its position table to fit them.
     cfg, sources = _config(tmp_path, tasklist, f"tasklist.data_dir={data}", f"order=[{','.join(order)}]",
-                           short=tasklist != "text5.yaml")
+                           short=tasklist not in ("text5.yaml", "pp4_text2text.yaml"))
     assert all(s.local is not None and Path(s.local.dir or "").parent == data for s in cfg.tasklist.tasks.values())
     result = run_experiment(cfg, tmp_path / "run", sources=sources, progress=False, log=lambda m: None)
     assert result["order"] == order
     assert {t: len(result["labels"][t]) for t in order} == {t: EXPECTED[tasklist][t] for t in order}
     assert len(result["matrix"]) == len(order) and all(len(row) == len(order) for row in result["matrix"])
     assert all(math.isfinite(v) for row in result["matrix"] for v in row)
+    if "text2text" in tasklist:  # O-LoRA's label strings, and the layout with its instruction
+        assert "Educational Institution" in result["labels"]["dbpedia"]
+        assert "very positive" in result["labels"]["amazon"] and result["scenario"] == "generative"
 
 
 def test_task_longer_than_the_backbone_is_refused(tmp_path: Path) -> None:

@@ -115,3 +115,26 @@ def test_free_text_targets_come_from_their_column(tmp_path: Path) -> None:
     decoded = [tok.decode(t[:-1]) for t in split.targets]
     assert all(d.startswith("the answer is") for d in decoded) and all(t[-1] == tok.eos_token_id
                                                                        for t in split.targets)
+
+
+def test_the_long_sequence_tasklist_writes_every_task_as_a_prompt() -> None:
+    from clsweep.loading import read_tasklist
+    from clsweep.tasks.spec import Tasklist
+
+    path = Path(__file__).resolve().parents[2] / "tasklists" / "pp15_text2text.yaml"
+    tl = Tasklist.model_validate(read_tasklist(path), context={"base_dir": path.parent})
+    assert len(tl.tasks) == 15 and {s.type for s in tl.tasks.values()} == {"text2text"}
+    assert set(tl.orders) == {"order4", "order5", "order6"}
+    two_texts = {n for n, s in tl.tasks.items() if s.pair_cols}
+    for name, spec in tl.tasks.items():
+        assert spec.prompt.instruction.endswith("Choose one from the option."), name
+        if name in two_texts:  # both texts are written into the prompt, each under its own name
+            assert spec.prompt.uses_pair(), name
+
+
+def test_a_template_that_leaves_no_room_for_the_text_is_a_config_error(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, {"t": {"type": "text2text", "source": {**SYN, "task": "topic"}, "max_length": 8,
+                                "template": {"instruction": "what is the topic of the following paragraph"}}})
+    with pytest.raises(ConfigError) as e:
+        prepare_tasks(cfg, tiny_tokenizer(generative=True), cache_dir=tmp_path, log=lambda m: None)
+    assert "tasklist.tasks.t.max_length" in str(e.value) and "cannot hold the prompt" in str(e.value)

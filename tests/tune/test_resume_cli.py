@@ -54,3 +54,35 @@ def test_killed_driver_resumes_without_rerunning(tmp_path: Path, sweep_raw: Any)
         assert after[path] == stamp  # finished trials were not rerun
     assert json.loads((exp / "sweep.json").read_text())["state"] == "complete"
     assert (exp / "summary.csv").is_file()
+
+
+def test_a_generative_sweep_resumes_after_a_killed_driver_and_analyzes(tmp_path: Path, sweep_raw: Any) -> None:
+    """Two orderings x two approaches of text2text tasks on the tiny T5, end to end through the CLI."""
+    raw = sweep_raw(orderings=[["topic", "sentiment"], ["sentiment", "topic"]], seeds=[0], algorithm="grid",
+                    space={"approach.name": {"grid": ["finetune", "replay"]}})
+    raw["tasklist"]["defaults"]["type"] = "text2text"
+    del raw["tasklist"]["tasks"]["ner"]
+    raw["model"]["backbone"] = "tiny-t5"
+    raw["run"]["max_concurrent_trials"] = 1
+    exp_file = tmp_path / "exp.yaml"
+    exp_file.write_text(yaml.safe_dump(raw))
+    exp = Path(raw["run"]["storage_path"]) / "exp"
+    proc = _clsweep("run", str(exp_file))
+    deadline = time.monotonic() + 240
+    while not _results(exp) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert proc.poll() is None, proc.communicate()[0]
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _results(exp)
+    assert 1 <= len(before) < 4
+    resumed = _clsweep("run", str(exp_file), "--resume")
+    out, _ = resumed.communicate(timeout=400)
+    assert resumed.returncode == 0, out
+    after = _results(exp)
+    assert len(after) == 4 and all(after[p] == s for p, s in before.items())
+    assert {json.loads(p.read_text())["scenario"] for p in after} == {"generative"}
+    analyzed = _clsweep("analyze", str(exp), "--out", str(tmp_path / "analysis"))
+    text, _ = analyzed.communicate(timeout=300)
+    assert analyzed.returncode == 0, text
+    assert "finetune" in text and "replay" in text and "Traceback" not in text
