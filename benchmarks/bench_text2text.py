@@ -1,8 +1,8 @@
 """Text-to-text on the tiny generative LMs: what the approaches do, and what decoding costs.
 
 behaviour  The synthetic suite written as prompts (tasklists/synthetic_text2text.yaml) on tiny-t5 and
-           tiny-gpt2, both pre-trained briefly on synthetic text, over its two orderings (forward, reverse) at
-           one seed: fine-tuning, replay and O-LoRA, paired by ordering. Goals (issue 17): fine-tuning's
+           tiny-gpt2 (hidden 128), both pre-trained briefly on synthetic text, over its two orderings (forward,
+           reverse) at one seed: fine-tuning, replay and O-LoRA, paired by ordering. Goals (issue 17): fine-tuning's
            diagonal of R >= 0.85 and forgetting >= 0.10; replay and O-LoRA forget >= 30% less than
            fine-tuning on the same orderings while their diagonal stays >= 0.70.
 throughput clsweep's evaluation of one task's test split (decode, score) against a plain loop of
@@ -30,7 +30,7 @@ from common import save
 ROOT = Path(__file__).resolve().parents[1]
 APPROACHES = {"finetune": {}, "replay": {}, "olora": {"olora": {"target_modules": "all-linear"}}}
 ORDERS = ("forward", "reverse")
-SETTINGS = {"epochs": 3, "lr": 3e-3, "olora_lr": 1e-2, "pretrain_steps": 400, "train_size": 640}
+SETTINGS = {"epochs": 4, "lr": 3e-3, "olora_lr": 1e-2, "pretrain_steps": 1000, "train_size": 640, "hidden_size": 128}
 
 
 def _experiment(backbone: str, approach: str, order: str, cache: Path, tmp: Path) -> Path:
@@ -41,7 +41,9 @@ def _experiment(backbone: str, approach: str, order: str, cache: Path, tmp: Path
     (tmp / "tl.yaml").write_text(yaml.safe_dump(tl))
     lr = SETTINGS["olora_lr"] if approach == "olora" else SETTINGS["lr"]
     raw = {"tasklist": "tl.yaml", "order": tl["orders"][order],
-           "model": {"backbone": backbone, "max_length": 64, "pretrain": {"steps": SETTINGS["pretrain_steps"]}},
+           "model": {"backbone": backbone, "max_length": 64, "pretrain": {"steps": SETTINGS["pretrain_steps"]},
+                     "tiny": {"hidden_size": SETTINGS["hidden_size"], "intermediate_size": 2 * SETTINGS["hidden_size"],
+                              "num_heads": 4}},
            "approach": {"name": approach, **APPROACHES[approach]},
            "train": {"lr": lr, "epochs": SETTINGS["epochs"], "batch_size": 16, "warmup_ratio": 0.05, "seed": 0,
                      "num_threads": 1},

@@ -200,7 +200,8 @@ def text2text(d: dict[str, Any]) -> str:
                  f"{v['less_forgetting_than_finetune']:.0%}" if "less_forgetting_than_finetune" in v else "-",
                  _verdict(v["holds"])] for v in b["verdicts"]]
         out.append(f" Behaviour: the 5 synthetic tasks as prompts, orderings forward and reverse, seed 0, "
-                   f"{st['train_size']} training examples per task, {st['epochs']} epochs, lr {st['lr']} "
+                   f"{st['train_size']} training examples per task, hidden size {st.get('hidden_size', 64)}, "
+                   f"{st['epochs']} epochs, lr {st['lr']} "
                    f"(O-LoRA {st['olora_lr']}, all linear layers), both LMs pre-trained {st['pretrain_steps']} "
                    "steps on synthetic text. Goals: fine-tuning diagonal >= 0.85 and forgetting >= 0.10; "
                    "replay and O-LoRA forget >= 30% less than fine-tuning (paired by ordering) with a "

@@ -2,7 +2,8 @@
 
 Adapters and prompts learn little on random features (as LoRA does on the random-init tiny BERT), so a tiny
 LM can start from weights that have seen the synthetic vocabulary: each sentence of the synthetic corpus and
-of the suite's texts (no labels) is cut at a random word and the LM learns to write the rest. The result is
+of the suite's texts (no labels), and as many strings of instruction and label words, is either copied or
+cut at a random word and continued. The result is
 keyed like a released checkpoint (architecture, size, tokenizer, pre-training settings, its own seed) and
 stored under the cache directory, so every run, ordering and seed of a sweep starts from the same weights.
 """
@@ -23,7 +24,7 @@ import torch
 
 from clsweep.tasks.cache import tokenizer_fingerprint
 
-VERSION = 1
+VERSION = 3  # 3: copying, prompt words mixed in
 _SOURCES = ("corpus", "topic", "sentiment", "intent", "register")  # unlabelled text of the synthetic suite
 
 
@@ -36,10 +37,18 @@ def pretrained_path(model_cfg: Any, tokenizer: Any, root: Path) -> Path:
 
 
 def _texts(n: int, seed: int) -> list[str]:
-    from clsweep.tasks.synthetic import generate
+    """Unlabelled synthetic sentences, and as many again of the instruction and label words (PROMPT_WORDS)
+    around synthetic words, so that those words are ones the LM has learnt to write (no task's labels)."""
+    from clsweep.models.tiny import PROMPT_WORDS
+    from clsweep.tasks.synthetic import VOCABULARY, generate
 
-    per = n // len(_SOURCES) + 1
-    return [t for name in _SOURCES for t in generate(name, per, seed, "pretrain")["text"]][:n]
+    per = n // (2 * len(_SOURCES)) + 1
+    texts = [t for name in _SOURCES for t in generate(name, per, seed, "pretrain")["text"]]
+    rng = random.Random(seed)
+    words = [rng.choice(PROMPT_WORDS if rng.random() < 0.5 else VOCABULARY) for _ in range(8 * n)]
+    mixed = [" ".join(words[i : i + 8]) for i in range(0, 8 * n, 8)]
+    out = [x for pair in zip(texts, mixed, strict=False) for x in pair]
+    return out[:n]
 
 
 def _batches(tokenizer: Any, cfg: Any, max_length: int) -> list[dict[str, torch.Tensor]]:
@@ -53,8 +62,11 @@ def _batches(tokenizer: Any, cfg: Any, max_length: int) -> list[dict[str, torch.
     for t in texts:
         words = t.split()
         cut = rng.randint(1, max(1, len(words) - 1))
-        prompts.append(tokenizer(" ".join(words[:cut]), truncation=True, max_length=max_length)["input_ids"])
-        rest = tokenizer(" ".join(words[cut:]), add_special_tokens=False)["input_ids"][: max_length - 1]
+        # Half the examples copy the sentence, half continue it from a random cut: copying is what makes the
+        # LM write any word confidently (its output scale grows), continuing what makes it read context.
+        prompt, target = (t, t) if rng.random() < 0.5 else (" ".join(words[:cut]), " ".join(words[cut:]))
+        prompts.append(tokenizer(prompt, truncation=True, max_length=max_length)["input_ids"])
+        rest = tokenizer(target, add_special_tokens=False)["input_ids"][: max_length - 1]
         targets.append([*rest, tokenizer.eos_token_id])
     split = Split(prompts, None, [0] * len(prompts), texts, targets)
     cpu = torch.device("cpu")

@@ -16,7 +16,7 @@ from clsweep.tasks.columns import RawSplit
 from clsweep.tasks.spec import TaskSpec
 from clsweep.tasks.task import prepare_tasks
 from clsweep.tasks.template import Template
-from clsweep.tasks.text2text import encode_text2text, label_forms, label_problems, normalize
+from clsweep.tasks.text2text import encode_text2text, label_forms, label_problems, normalize, render
 
 SYN = {"kind": "synthetic", "train_size": 32, "dev_size": 8, "test_size": 8, "seed": 0}
 
@@ -128,8 +128,9 @@ def test_the_long_sequence_tasklist_writes_every_task_as_a_prompt() -> None:
     two_texts = {n for n, s in tl.tasks.items() if s.pair_cols}
     for name, spec in tl.tasks.items():
         assert spec.prompt.instruction.endswith("Choose one from the option."), name
-        if name in two_texts:  # both texts are written into the prompt, each under its own name
-            assert spec.prompt.uses_pair(), name
+        if name in two_texts:  # both texts are written into the prompt
+            prompt = render(spec, RawSplit(["first text"], ["second text"], [None]), ["x", "y"])[0]
+            assert "first text" in prompt and "second text" in prompt and prompt.endswith("Answer:"), name
 
 
 def test_a_template_that_leaves_no_room_for_the_text_is_a_config_error(tmp_path: Path) -> None:
