@@ -24,6 +24,21 @@ def peft_module() -> ModuleType:
     return peft
 
 
+def wrap_with_lora(model: CLModel, params: Any, names: list[str]) -> Any:
+    """The model's backbone wrapped by peft with one LoRA adapter per name (r, alpha, dropout and target modules
+    from `params`), moved to the model's device; returns the PeftModel, now `model.backbone`."""
+    peft = peft_module()
+    device = next(model.parameters()).device
+    config = peft.LoraConfig(r=params.r, lora_alpha=params.alpha, lora_dropout=params.dropout,
+                             target_modules=params.target_modules)
+    first, *rest = names
+    wrapped = peft.get_peft_model(model.backbone, config, adapter_name=first)
+    for name in rest:
+        wrapped.add_adapter(name, config)
+    model.backbone = wrapped.to(device)
+    return wrapped
+
+
 def adapter_name(task: str) -> str:
     # peft keys adapters into module names, where dots and other symbols are not allowed.
     return "task_" + re.sub(r"\W", "_", task)

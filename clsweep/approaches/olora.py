@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from pydantic import Field
 
-from clsweep.approaches.adapters import adapter_name, peft_module
+from clsweep.approaches.adapters import adapter_name, wrap_with_lora
 from clsweep.approaches.base import Approach, Batch, TaskEnv, tensor_bytes
 from clsweep.models import CLModel
 from clsweep.schema import Strict
@@ -45,18 +45,10 @@ class OLoRA(Approach):
 
     def __init__(self, params: Any, model: CLModel) -> None:
         super().__init__(params, model)
-        peft = peft_module()
-        device = next(model.parameters()).device
-        config = peft.LoraConfig(r=params.r, lora_alpha=params.alpha, lora_dropout=params.dropout,
-                                 target_modules=params.target_modules)
         # One adapter per task, created up front in name order: their initialisation does not depend on the
         # ordering, and a resumed model has its checkpoint's keys. An adapter not yet trained adds exactly 0
         # (LoRA's B starts at zero).
-        first, *rest = [adapter_name(t) for t in sorted(model.task_head)]
-        self.peft_model = peft.get_peft_model(model.backbone, config, adapter_name=first)
-        for name in rest:
-            self.peft_model.add_adapter(name, config)
-        model.backbone = self.peft_model.to(device)
+        self.peft_model = wrap_with_lora(model, params, [adapter_name(t) for t in sorted(model.task_head)])
         self.seen: list[str] = []
         self.current: str | None = None
         self._activate([])

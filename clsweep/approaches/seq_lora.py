@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from clsweep.approaches.adapters import peft_module
+from clsweep.approaches.adapters import wrap_with_lora
 from clsweep.approaches.base import Approach, TaskEnv, tensor_bytes
 from clsweep.approaches.lora import LoRAParams
 from clsweep.models import CLModel
@@ -24,11 +24,7 @@ class SeqLoRA(Approach):
 
     def __init__(self, params: Any, model: CLModel) -> None:
         super().__init__(params, model)
-        peft = peft_module()
-        device = next(model.parameters()).device
-        config = peft.LoraConfig(r=params.r, lora_alpha=params.alpha, lora_dropout=params.dropout,
-                                 target_modules=params.target_modules)
-        model.backbone = peft.get_peft_model(model.backbone, config, adapter_name=SHARED).to(device)
+        wrap_with_lora(model, params, [SHARED])
 
     def before_task(self, task: str, env: TaskEnv) -> None:
         # The adapter and the heads train; the backbone stays as it was pre-trained.

@@ -24,20 +24,25 @@ def _clsweep(*args: str, **kw: Any) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, **kw)
 
 
+def _kill_after_first_result(exp_file: Path, exp: Path) -> dict[Path, tuple[int, str]]:
+    """Start the sweep, kill its driver and everything it started (no warning) once a run has finished."""
+    proc = _clsweep("run", str(exp_file))
+    deadline = time.monotonic() + 240
+    while not _results(exp) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert proc.poll() is None, proc.communicate()[0]
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return _results(exp)
+
+
 def test_killed_driver_resumes_without_rerunning(tmp_path: Path, sweep_raw: Any) -> None:
     raw = sweep_raw(orderings="given", seeds=[0, 1, 2, 3])
     raw["run"]["max_concurrent_trials"] = 1  # one trial at a time, so the kill lands mid-sweep
     exp_file = tmp_path / "exp.yaml"
     exp_file.write_text(yaml.safe_dump(raw))
     exp = Path(raw["run"]["storage_path"]) / "exp"
-    proc = _clsweep("run", str(exp_file))
-    deadline = time.monotonic() + 240
-    while not _results(exp) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert proc.poll() is None, proc.communicate()[0]
-    os.killpg(proc.pid, signal.SIGKILL)  # the driver and everything it started, without warning
-    proc.wait()
-    before = _results(exp)
+    before = _kill_after_first_result(exp_file, exp)
     assert 1 <= len(before) < 4
     assert json.loads((exp / "sweep.json").read_text())["state"] == "running"
 
@@ -67,14 +72,7 @@ def test_a_generative_sweep_resumes_after_a_killed_driver_and_analyzes(tmp_path:
     exp_file = tmp_path / "exp.yaml"
     exp_file.write_text(yaml.safe_dump(raw))
     exp = Path(raw["run"]["storage_path"]) / "exp"
-    proc = _clsweep("run", str(exp_file))
-    deadline = time.monotonic() + 240
-    while not _results(exp) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert proc.poll() is None, proc.communicate()[0]
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    before = _results(exp)
+    before = _kill_after_first_result(exp_file, exp)
     assert 1 <= len(before) < 4
     resumed = _clsweep("run", str(exp_file), "--resume")
     out, _ = resumed.communicate(timeout=400)
