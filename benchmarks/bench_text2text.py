@@ -30,10 +30,10 @@ from common import save
 ROOT = Path(__file__).resolve().parents[1]
 APPROACHES = {"finetune": {}, "replay": {}, "olora": {"olora": {"target_modules": "all-linear"}}}
 ORDERS = ("forward", "reverse")
-SETTINGS = {"epochs": 4, "lr": 3e-3, "olora_lr": 1e-2, "pretrain_steps": 1000, "train_size": 640, "hidden_size": 128}
+SETTINGS = {"epochs": 12, "lr": 1e-3, "olora_lr": 1e-2, "pretrain_steps": 1000, "train_size": 640, "hidden_size": 128}
 
 
-def _experiment(backbone: str, approach: str, order: str, cache: Path, tmp: Path) -> Path:
+def _experiment(backbone: str, approach: str, order: str, cache: Path, tmp: Path, epochs: int | None = None) -> Path:
     import yaml
 
     tl = yaml.safe_load((ROOT / "tasklists" / "synthetic_text2text.yaml").read_text())
@@ -45,8 +45,8 @@ def _experiment(backbone: str, approach: str, order: str, cache: Path, tmp: Path
                      "tiny": {"hidden_size": SETTINGS["hidden_size"], "intermediate_size": 2 * SETTINGS["hidden_size"],
                               "num_heads": 4}},
            "approach": {"name": approach, **APPROACHES[approach]},
-           "train": {"lr": lr, "epochs": SETTINGS["epochs"], "batch_size": 16, "warmup_ratio": 0.05, "seed": 0,
-                     "num_threads": 1},
+           "train": {"lr": lr, "epochs": epochs or SETTINGS["epochs"], "batch_size": 16, "warmup_ratio": 0.05,
+                     "seed": 0, "num_threads": 1},
            "observe": {"misclassified": False}, "run": {"cache_dir": str(cache), "tensorboard": False}}
     path = tmp / f"{backbone}-{approach}-{order}.yaml"
     path.write_text(yaml.safe_dump(raw))
@@ -65,7 +65,7 @@ def behaviour(workers: int) -> dict[str, Any]:
         tmp = Path(t)
         cache = tmp / "cache"
         for backbone in ("tiny-t5", "tiny-gpt2"):  # pre-train and tokenize once, before the parallel runs
-            _train(_experiment(backbone, "finetune", "forward", cache, tmp), tmp / f"warm-{backbone}")
+            _train(_experiment(backbone, "finetune", "forward", cache, tmp, epochs=1), tmp / f"warm-{backbone}")
         jobs = [(b, a, o) for b in ("tiny-t5", "tiny-gpt2") for a in APPROACHES for o in ORDERS]
         with ThreadPoolExecutor(workers) as pool:
             results = list(pool.map(lambda j: _train(_experiment(*j, cache, tmp), tmp / "-".join(j)), jobs))

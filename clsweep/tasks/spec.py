@@ -300,6 +300,9 @@ class TaskSpec(Strict):
         generative = (self.template is not None, self.target_column is not None, self.max_target_length is not None)
         if self.type != "text2text" and any(generative):
             raise ValueError("template, target_column and max_target_length are for text2text tasks")
+        if self.free_text and self.metrics and set(self.metrics) & {"accuracy", "invalid_rate"}:
+            raise ValueError("a free-text target (target_column) has no label names: score it with exact_match "
+                             "and rouge_l, not accuracy or invalid_rate")
         if self.type == "text2text" and self.target_column is not None and (self.labels or self.label_column):
             raise ValueError("a text2text task generates either label names (label_column, labels) or free text "
                              "(target_column), not both")

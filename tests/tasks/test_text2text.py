@@ -139,3 +139,8 @@ def test_a_template_that_leaves_no_room_for_the_text_is_a_config_error(tmp_path:
     with pytest.raises(ConfigError) as e:
         prepare_tasks(cfg, tiny_tokenizer(generative=True), cache_dir=tmp_path, log=lambda m: None)
     assert "tasklist.tasks.t.max_length" in str(e.value) and "cannot hold the prompt" in str(e.value)
+
+
+def test_free_text_is_not_scored_as_labels() -> None:
+    with pytest.raises(ValueError, match="score it with exact_match and rouge_l"):
+        _spec(target_column="a", metrics=["accuracy"])
