@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -69,6 +70,13 @@ def test_trust_remote_code_comes_only_from_the_config(trust: bool, monkeypatch: 
     load_backbone(ModelConfig(backbone="someone/model", trust_remote_code=trust))
     assert [c["trust_remote_code"] for c in calls] == [trust, trust]
     assert ModelConfig().trust_remote_code is False
+    # A generative LM (text2text tasks): its config and model are read with the same setting.
+    calls.clear()
+    monkeypatch.setattr(transformers.AutoConfig, "from_pretrained",
+                        lambda name, **kw: calls.append(kw) or SimpleNamespace(is_encoder_decoder=False))
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", record)
+    load_backbone(ModelConfig(backbone="someone/model", trust_remote_code=trust), generative=True)
+    assert [c["trust_remote_code"] for c in calls] == [trust, trust, trust]
 
 
 def test_paths_in_a_config_resolve_relative_to_that_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

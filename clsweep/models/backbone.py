@@ -23,7 +23,7 @@ def load_tokenizer(model_cfg: Any) -> Any:
     tok = AutoTokenizer.from_pretrained(
         model_cfg.backbone, revision=model_cfg.revision, trust_remote_code=model_cfg.trust_remote_code
     )
-    if tok.pad_token is None and tok.eos_token is not None:
+    if getattr(tok, "pad_token", "") is None and getattr(tok, "eos_token", None) is not None:
         tok.pad_token = tok.eos_token  # decoder-only LMs (GPT-2, Llama) define none; the mask hides padding
     return tok
 
