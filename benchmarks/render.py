@@ -212,8 +212,8 @@ def text2text(d: dict[str, Any]) -> str:
     if t:
         rows = [[r["backbone"], r["examples"], f"{r['clsweep_per_s']:.0f}", f"{r['plain_per_s']:.0f}",
                  f"{r['ratio']:.2f}x", _verdict(r["ratio"] <= 1.1)] for r in t["rows"]]
-        out.append(f"\nDecoding throughput: one task's test split, batches of {t['batch_size']}, clsweep's "
-                   "evaluation (decode, score) against a plain `generate` loop over the same length-sorted, "
+        out.append(f"\nDecoding throughput: one task's train split (640 prompts), batches of {t['batch_size']}, "
+                   "clsweep's evaluation (decode, score) against a plain `generate` loop over the same length-sorted, "
                    "padded batches, alternated, medians.\n\n"
                    + _table(["LM", "examples", "clsweep examples/s", "plain generate examples/s",
                              "time ratio", "goal <= 1.1x"], rows) + "\n")
