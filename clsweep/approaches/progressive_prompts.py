@@ -7,7 +7,8 @@ and the result is frozen into the prompt when the task ends (the MLP is not used
 with the progression up to itself, [P_i; ...; P_1], so the task id is known at test (the paper's setting); a
 task not learned yet is evaluated with every prompt learned so far. The LM never changes, so a task's scores
 after it was learned never change either (forgetting 0). Prompts are initialised from the embeddings of
-random vocabulary tokens, one seeded draw per task name.
+random vocabulary tokens, one draw per (run seed, task name).
+Departure: the reparameterisation MLP defaults to 128 hidden units, sized for small LMs (`mlp_hidden`).
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ class ProgressivePromptsParams(Strict):
 class PromptBank(nn.Module):
     """Every task's prompt and reparameterisation MLP, created up front in name order (stable checkpoint keys)."""
 
-    def __init__(self, tasks: list[str], embeddings: torch.Tensor, params: ProgressivePromptsParams) -> None:
+    def __init__(self, tasks: list[str], embeddings: torch.Tensor, params: ProgressivePromptsParams,
+                 seed: int) -> None:
         super().__init__()
         hidden = embeddings.shape[1]
         prompts, mlps = {}, {}
         for task in sorted(tasks):
-            g = torch.Generator().manual_seed(derived_seed(0, "prompt", task))
+            g = torch.Generator().manual_seed(derived_seed(seed, "prompt", task))
             rows = torch.randint(0, embeddings.shape[0], (params.prompt_length,), generator=g)
             prompts[adapter_name(task)] = nn.Parameter(embeddings[rows].detach().clone().float())
-            torch.manual_seed(derived_seed(0, "prompt_mlp", task))
+            torch.manual_seed(derived_seed(seed, "prompt_mlp", task))
             mlps[adapter_name(task)] = nn.Sequential(nn.Linear(hidden, params.mlp_hidden), nn.ReLU(),
                                                      nn.Linear(params.mlp_hidden, hidden), nn.LayerNorm(hidden))
         self.prompts = nn.ParameterDict(prompts)
@@ -60,8 +62,11 @@ class ProgressivePrompts(Approach):
         super().__init__(params, model)
         lm: Any = model.backbone
         embeddings = lm.get_input_embeddings().weight
-        with torch.random.fork_rng():  # the run's random stream is not consumed by the bank's own seeds
-            bank = PromptBank(list(model.task_head), embeddings, params).to(embeddings.device)
+        # Seeded by (run seed, task name): the run's seed varies the prompts, the ordering does not; the run's
+        # random stream is not consumed (torch.initial_seed() is the seed the model was built from).
+        with torch.random.fork_rng():
+            bank = PromptBank(list(model.task_head), embeddings, params, torch.initial_seed())
+        bank = bank.to(embeddings.device)
         model.add_module("progressive", bank)
         self.bank = bank
         self.learned: list[str] = []

@@ -38,10 +38,11 @@ def evaluate_generated(model: GenerativeLM, task: Task, split: str, batch_size: 
     model.eval()
     preds: list[str] = [""] * len(data)
     conf: list[float] = [1.0] * len(data)
+    steps = task.max_new_tokens  # a scan of the train targets: once per evaluation, not per batch
     for idx in by_length(data, batch_size):
         batch = collate(data, idx, pad_id, device)
         with autocast():
-            rows, probs = model.generate(task.name, batch, task.max_new_tokens, scores=details)
+            rows, probs = model.generate(task.name, batch, steps, scores=details)
         for k, (i, text) in enumerate(zip(idx, model.tokenizer.batch_decode(rows, skip_special_tokens=True),
                                           strict=True)):
             preds[i] = normalize(text)

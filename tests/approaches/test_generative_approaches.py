@@ -160,3 +160,15 @@ def test_progressive_prompts_stack_new_prompts_before_frozen_ones_and_never_forg
         stack = pp.prefix("b")
     assert stack is not None and stack.shape[0] == 8
     assert torch.equal(stack[:4], pp.bank.prompts["task_b"]) and torch.equal(stack[4:], p_a)  # newest first
+
+
+def test_progressive_prompts_start_from_the_runs_seed() -> None:
+    from clsweep.approaches.progressive_prompts import ProgressivePrompts, ProgressivePromptsParams
+
+    def first_prompt(seed: int) -> torch.Tensor:
+        model = _model()
+        torch.manual_seed(seed)  # as build_model does with the run's seed
+        pp = ProgressivePrompts(ProgressivePromptsParams(prompt_length=4), model)
+        return pp.bank.prompts["task_a"].detach().clone()
+
+    assert torch.equal(first_prompt(1), first_prompt(1)) and not torch.equal(first_prompt(1), first_prompt(2))
