@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 APPROACHES = {"finetune": {}, "replay": {}, "olora": {"olora": {"target_modules": "all-linear"}}}
 ORDERS = ("forward", "reverse")
 SPLIT = "train"  # throughput: the largest split (640 examples), for timings well above the noise
-SETTINGS = {"epochs": 12, "lr": 1e-3, "olora_lr": 1e-2, "pretrain_steps": 1000, "train_size": 640, "hidden_size": 128}
+SETTINGS = {"epochs": 12, "lr": 1e-3, "olora_lr": 3e-3, "pretrain_steps": 1000, "train_size": 640, "hidden_size": 128}
 
 
 def _experiment(backbone: str, approach: str, order: str, cache: Path, tmp: Path, epochs: int | None = None) -> Path:
@@ -60,14 +60,15 @@ def _train(exp: Path, out: Path) -> dict[str, Any]:
     return json.loads((out / "result.json").read_text())
 
 
-def behaviour(workers: int) -> dict[str, Any]:
-    rows = []
+def behaviour(workers: int, approaches: list[str], keep: list[dict[str, Any]]) -> dict[str, Any]:
+    """Runs `approaches` (both backbones, both orderings); `keep` holds earlier rows of the others (--merge)."""
+    rows = [r for r in keep if r["approach"] not in approaches]
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         cache = tmp / "cache"
         for backbone in ("tiny-t5", "tiny-gpt2"):  # pre-train and tokenize once, before the parallel runs
             _train(_experiment(backbone, "finetune", "forward", cache, tmp, epochs=1), tmp / f"warm-{backbone}")
-        jobs = [(b, a, o) for b in ("tiny-t5", "tiny-gpt2") for a in APPROACHES for o in ORDERS]
+        jobs = [(b, a, o) for b in ("tiny-t5", "tiny-gpt2") for a in approaches for o in ORDERS]
         with ThreadPoolExecutor(workers) as pool:
             results = list(pool.map(lambda j: _train(_experiment(*j, cache, tmp), tmp / "-".join(j)), jobs))
         for (backbone, approach, order), r in zip(jobs, results, strict=True):
@@ -175,11 +176,15 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--approaches", default=",".join(APPROACHES), help="behaviour: which approaches to run")
+    p.add_argument("--merge", type=Path, help="a results file whose other rows (and throughput) to keep")
     p.add_argument("--out", type=Path)
     args = p.parse_args()
-    result: dict[str, Any] = {}
+    earlier = json.loads(args.merge.read_text()) if args.merge else {}
+    result: dict[str, Any] = {k: v for k, v in earlier.items() if k in ("behaviour", "throughput")}
     if "behaviour" in args.parts:
-        result["behaviour"] = behaviour(args.workers)
+        keep = earlier.get("behaviour", {}).get("rows", [])
+        result["behaviour"] = behaviour(args.workers, args.approaches.split(","), keep)
     if "throughput" in args.parts:
         result["throughput"] = throughput(args.repeats, args.batch_size)
     save("text2text", result, args.out)
