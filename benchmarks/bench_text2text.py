@@ -185,6 +185,9 @@ def main() -> None:
     if "behaviour" in args.parts:
         keep = earlier.get("behaviour", {}).get("rows", [])
         result["behaviour"] = behaviour(args.workers, args.approaches.split(","), keep)
+        if keep:  # say which rows are older than this file's machine facts
+            result["behaviour"]["merged"] = {"rerun": args.approaches.split(","),
+                                             "others_measured": earlier["machine"]["date"]}
     if "throughput" in args.parts:
         result["throughput"] = throughput(args.repeats, args.batch_size)
     save("text2text", result, args.out)

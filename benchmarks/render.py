@@ -205,7 +205,7 @@ def text2text(d: dict[str, Any]) -> str:
                    f"(O-LoRA {st['olora_lr']}, all linear layers), both LMs pre-trained {st['pretrain_steps']} "
                    "steps on synthetic text. Goals: fine-tuning diagonal >= 0.85 and forgetting >= 0.10; "
                    "replay and O-LoRA forget >= 30% less than fine-tuning (paired by ordering) with a "
-                   "diagonal >= 0.70.\n\n"
+                   "diagonal >= 0.70." + _merged(b) + "\n\n"
                    + _table(["LM", "approach", "lowest diagonal R[i][i]", "forgetting (mean)",
                              "less forgetting than fine-tuning", "goal"], rows) + "\n")
     t = d.get("throughput")
@@ -218,6 +218,14 @@ def text2text(d: dict[str, Any]) -> str:
                    + _table(["LM", "examples", "clsweep examples/s", "plain generate examples/s",
                              "time ratio", "goal <= 1.1x"], rows) + "\n")
     return "".join(out)
+
+
+def _merged(b: dict[str, Any]) -> str:
+    m = b.get("merged")
+    if not m:
+        return ""
+    return (f" Rows of {', '.join(m['rerun'])} measured on the date above; the other rows on "
+            f"{m['others_measured']}, same settings.")
 
 
 def real_study(d: dict[str, Any]) -> str:

@@ -6,6 +6,9 @@ of the suite's texts (no labels), and as many strings of instruction and label w
 cut at a random word and continued. The result is
 keyed like a released checkpoint (architecture, size, tokenizer, pre-training settings, its own seed) and
 stored under the cache directory, so every run, ordering and seed of a sweep starts from the same weights.
+Those weights are a function of the key alone: the LM is initialised from the pre-training seed (not from
+whatever state the caller's random generator is in) and trained on one CPU thread (float sums differ with
+the thread count), so two machines with empty caches pre-train the same checkpoint.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import torch
 
 from clsweep.tasks.cache import tokenizer_fingerprint
 
-VERSION = 3  # 3: copying, prompt words mixed in
+VERSION = 4  # 3: copying, prompt words mixed in; 4: initialised from its own seed, on one thread
 _SOURCES = ("corpus", "topic", "sentiment", "intent", "register")  # unlabelled text of the synthetic suite
 
 
@@ -74,27 +77,35 @@ def _batches(tokenizer: Any, cfg: Any, max_length: int) -> list[dict[str, torch.
             for i in range(0, len(texts), cfg.batch_size)]
 
 
-def pretrain(lm: Any, tokenizer: Any, model_cfg: Any, log: Callable[[str], None] = print) -> None:
-    """Train `lm` in place for `model_cfg.pretrain.steps` steps (AdamW, linear decay), seeded by its own seed."""
+def pretrain(lm: Any, tokenizer: Any, model_cfg: Any, log: Callable[[str], None] = print) -> Any:
+    """A fresh LM of `lm`'s architecture, initialised and trained from the pre-training seed alone
+    (`model_cfg.pretrain.steps` steps, AdamW, linear decay, on one CPU thread); `lm` itself is not touched."""
     from clsweep.models.clmodel import task_loss
     from clsweep.models.generative import GenerativeLM
 
     cfg = model_cfg.pretrain
     t0 = time.perf_counter()
+    threads = torch.get_num_threads()
     with torch.random.fork_rng():  # the run's own random stream stays untouched
         torch.manual_seed(cfg.seed)
-        model = GenerativeLM(lm, ["pretrain"], tokenizer).train()
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - s / cfg.steps)
-        loss = torch.zeros(())
-        for batch in _batches(tokenizer, cfg, model_cfg.max_length):
-            loss = task_loss(model("pretrain", batch), batch["labels"])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+        torch.set_num_threads(1)
+        try:
+            fresh = type(lm)(lm.config)
+            model = GenerativeLM(fresh, ["pretrain"], tokenizer).train()
+            opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - s / cfg.steps)
+            loss = torch.zeros(())
+            for batch in _batches(tokenizer, cfg, model_cfg.max_length):
+                loss = task_loss(model("pretrain", batch), batch["labels"])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+        finally:
+            torch.set_num_threads(threads)
     log(f"pre-trained {model_cfg.backbone} for {cfg.steps} steps on synthetic text in "
-        f"{time.perf_counter() - t0:.1f}s (final loss {float(loss):.3f})")
+        f"{time.perf_counter() - t0:.1f}s (final loss {loss.item():.3f})")
+    return fresh
 
 
 def load_or_pretrain(lm: Any, tokenizer: Any, model_cfg: Any, root: Path, log: Callable[[str], None] = print) -> Any:
@@ -105,12 +116,13 @@ def load_or_pretrain(lm: Any, tokenizer: Any, model_cfg: Any, root: Path, log: C
     if path.is_file():
         lm.load_state_dict(load_file(str(path)))
         return lm
-    pretrain(lm, tokenizer, model_cfg, log)
+    state = pretrain(lm, tokenizer, model_cfg, log).state_dict()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
     # Clones: safetensors refuses tensors that share memory (tied embeddings).
-    save_file({k: v.detach().clone().contiguous() for k, v in lm.state_dict().items()}, tmp)
+    save_file({k: v.detach().clone().contiguous() for k, v in state.items()}, tmp)
     os.replace(tmp, path)  # atomic: concurrent trials never read half a file
+    lm.load_state_dict(state)
     return lm
 
