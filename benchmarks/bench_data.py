@@ -79,9 +79,9 @@ def main() -> None:
                     raw["tasklist"] = {"tasks": tasks}
                 first.append(_time(raw, root / "exp.json"))
                 second.append(_time(raw, root / "exp.json"))
-            row = {"input": name, "first_s": statistics.median(first), "second_s": statistics.median(second),
-                   "first_all": first, "second_all": second}
-            row["ratio"] = row["second_s"] / row["first_s"]
+            first_s, second_s = statistics.median(first), statistics.median(second)
+            row = {"input": name, "first_s": first_s, "second_s": second_s, "first_all": first, "second_all": second,
+                   "ratio": second_s / first_s}
             rows.append(row)
             print(f"{name}: first {row['first_s']:.2f} s, second {row['second_s']:.3f} s ({row['ratio']:.1%})")
     save("data", {"goal": "second trial's data preparation <= 5% of the first", "rows": rows}, args.out)

@@ -70,7 +70,8 @@ def behaviour(workers: int, approaches: list[str], keep: list[dict[str, Any]]) -
             _train(_experiment(backbone, "finetune", "forward", cache, tmp, epochs=1), tmp / f"warm-{backbone}")
         jobs = [(b, a, o) for b in ("tiny-t5", "tiny-gpt2") for a in approaches for o in ORDERS]
         with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(lambda j: _train(_experiment(*j, cache, tmp), tmp / "-".join(j)), jobs))
+            results = list(pool.map(lambda j: _train(_experiment(j[0], j[1], j[2], cache, tmp), tmp / "-".join(j)),
+                                    jobs))
         for (backbone, approach, order), r in zip(jobs, results, strict=True):
             m = r["matrix"]
             rows.append({"backbone": backbone, "approach": approach, "order": order,
@@ -114,6 +115,7 @@ def _throughput_one(backbone: str, tmp: Path, repeats: int, batch_size: int) -> 
 
     from clsweep.loading import load_experiment
     from clsweep.models import HeadSpec, build_model
+    from clsweep.models.generative import GenerativeLM
     from clsweep.training.decode import evaluate_generated
     from clsweep.training.run import prepare
 
@@ -123,8 +125,9 @@ def _throughput_one(backbone: str, tmp: Path, repeats: int, batch_size: int) -> 
     cfg = load_experiment(tmp / "exp.yaml")
     tok, tasks = prepare(cfg, log=lambda m: None)
     task = tasks["topic"]
-    model, _ = build_model(cfg.model, {"topic": HeadSpec("topic", "topic", "lm", 0)}, 0, tok)
-    model.eval()
+    built, _ = build_model(cfg.model, {"topic": HeadSpec("topic", "topic", "lm", 0)}, 0, tok)
+    assert isinstance(built, GenerativeLM)
+    model = built.eval()
     cpu = torch.device("cpu")
     sides = {"clsweep": lambda: evaluate_generated(model, task, SPLIT, batch_size, cpu, model.pad_id, _null),
              "plain": lambda: _plain_generate(model, task, batch_size)}

@@ -71,6 +71,7 @@ def run_trainer(s: Setup, observers: bool = False, fused: bool = True) -> tuple[
             seconds = time.perf_counter() - t0
         for c in cbs:
             getattr(c, "stop", lambda: None)()
+    assert state.initial is not None  # the run evaluated before the first task
     rows = [state.initial, *state.rows]
     return seconds, [[r.test[t][tasks[t].metric_names[0]] for t in cfg.task_order] for r in rows]
 
@@ -117,8 +118,10 @@ def run_minimal(s: Setup) -> tuple[float, list[list[float]]]:
                                  {"params": rest, "weight_decay": 0.0}], lr=train.lr, fused=True)
         total = math.ceil(len(data) / train.batch_size) * train.epochs
         warm = int(train.warmup_ratio * total)
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda i, w=warm, n=total: (i + 1) / (w + 1) if i < w else max(0.0, 1 - (i - w) / max(1, n - w)))
+        def schedule(i: int, w: int = warm, n: int = total) -> float:
+            return (i + 1) / (w + 1) if i < w else max(0.0, 1 - (i - w) / max(1, n - w))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
         model.train()
         for epoch in range(train.epochs):
             for idx in batch_indices(len(data), train.batch_size, derived_seed(train.seed, pos, epoch, t)):

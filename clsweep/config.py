@@ -49,8 +49,9 @@ class TinyBackbone(Strict):
 
 
 class TinyPretrain(Strict):
-    """A short pre-training of a tiny generative LM (tiny-t5, tiny-gpt2) on unlabelled synthetic text: each
-    sentence's continuation from its first words. Cached like the tokenization; every run starts from it."""
+    """A short pre-training of a tiny generative LM (tiny-t5, tiny-gpt2) on unlabelled synthetic text: copying a
+    sentence or continuing it. A function of these settings alone (initialised from `seed`, one thread), cached
+    like the tokenization; every run starts from it."""
 
     steps: int = Field(400, ge=1)
     batch_size: int = Field(32, ge=1)
