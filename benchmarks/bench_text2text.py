@@ -76,6 +76,7 @@ def behaviour(workers: int, approaches: list[str], keep: list[dict[str, Any]]) -
             m = r["matrix"]
             rows.append({"backbone": backbone, "approach": approach, "order": order,
                          "diagonal_min": min(m[i][i] for i in range(len(m))),
+                         "diagonal": dict(zip(r["order"], (m[i][i] for i in range(len(m))), strict=True)),
                          "forgetting": r["metrics"]["forgetting"], "acc": r["metrics"]["acc"]})
             print(rows[-1], flush=True)
     return {"settings": SETTINGS, "rows": rows, "verdicts": _verdicts(rows)}
