@@ -30,6 +30,7 @@ Rerun (CPU rows on a quiet machine: other processes move wall-clock figures):
     python benchmarks/bench_data.py --repeats 3                      # data preparation, cache miss vs hit
     python benchmarks/bench_cost.py --tasks 2 4 5 8                  # evaluation share, cost as T grows
     python benchmarks/bench_eval_cells.py --tasks 5 15 --repeats 3   # eval.cells: needed against full
+    python benchmarks/bench_fisher.py --repeats 3                    # EWC's Fisher: vmap against a loop
     python benchmarks/bench_observe.py --repeats 9 --threads 1       # measurement overhead
     python benchmarks/bench_text2text.py                             # text-to-text behaviour and decoding
     bash benchmarks/gpu_all.sh                                       # on a GPU machine: the GPU rows
@@ -138,6 +139,16 @@ def eval_cells(d: dict[str, Any]) -> str:
             "repeats; cells are per split (dev and test alike).\n\n"
             + _table(["T", "cells evaluated", "eval s full", "eval s needed", "eval saving", "trial s full",
                       "trial s needed", "trial speed-up", "metrics identical"], rows) + "\n")
+
+
+def fisher(d: dict[str, Any]) -> str:
+    rows = [[r["model"], f"{r['loop']['fisher_s']:.2f}", f"{r['vmap']['fisher_s']:.2f}", f"{r['fisher_speedup']:.2f}x",
+             f"{r['loop']['run_s']:.1f}", f"{r['vmap']['run_s']:.1f}", f"{r['trial_speedup']:.2f}x",
+             f"{r['acc']['loop']:.4f} / {r['acc']['vmap']:.4f}"] for r in d["rows"]]
+    return (f"{_machine(d)} One EWC trial per side, in-process, {d['threads']} thread(s), sides alternated, medians "
+            f"of {d['rows'][0]['repeats']}; Fisher s is the time after all tasks (the Fisher estimates).\n\n"
+            + _table(["model", "Fisher s loop", "Fisher s vmap", "Fisher speed-up", "trial s loop", "trial s vmap",
+                      "trial speed-up", "ACC loop / vmap"], rows) + "\n")
 
 
 def packing(d: dict[str, Any]) -> str:
@@ -251,6 +262,12 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str], str]] = [
     ("Evaluating only the cells metrics read (`eval.cells: needed`)", "eval_cells", eval_cells,
      "`benchmarks/bench_eval_cells.py`: no metric reads R above the superdiagonal (ACC, BWT, forgetting and "
      "learning accuracy read the lower triangle, FWT row b and R[i-1][i]); `needed` skips those cells."),
+    ("EWC's Fisher: per-example gradients with vmap", "fisher", fisher,
+     "`benchmarks/bench_fisher.py`: `ewc.fisher_vmap: always` (per-example gradients 32 at a time with "
+     "torch.func.vmap) against `never` (one backward pass per example), the same trial otherwise; `auto` picks vmap "
+     "for models of at most 1M shared parameters on CPU. The two Fishers "
+     "agree to about 1e-5 relative (summation order); the ACC column shows what that rounding does to a whole "
+     "run's result."),
     ("GPU packing: several trials on one GPU", "gpu_packing", packing,
      "`benchmarks/bench_gpu_packing.py`: Ray's GPU fractions are bookkeeping only, so a trial at 0.25 is a "
      "process sharing the card with three others; the script starts 1, 2 or 4 `clsweep train` processes at "

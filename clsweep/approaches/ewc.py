@@ -5,7 +5,8 @@ that several tasks share (domain- and class-IL); per-task heads are not regulari
 `lambda` here is half of Kirkpatrick et al.'s lambda. The Fisher diagonal is estimated in eval mode
 and fp32 after each task on a seeded random sample of the task's training split (files are often
 ordered by class): `empirical` uses the true labels, `sampled` draws labels from the model's own
-prediction (the Monte-Carlo true Fisher).
+prediction (the Monte-Carlo true Fisher). Per-example gradients are computed many at a time with torch.func.vmap
+where that is faster and the model allows it (fisher.py; the same Fisher up to float rounding).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Literal
 import torch
 from pydantic import ConfigDict, Field
 
+from clsweep.approaches import fisher as grads
 from clsweep.approaches.base import Approach, Batch, TaskEnv, tensor_bytes
 from clsweep.models import task_loss
 from clsweep.schema import Strict
@@ -29,7 +31,12 @@ class EWCParams(Strict):
     gamma: float = Field(1.0, gt=0, le=1, description="online decay of the old Fisher")
     fisher: Literal["empirical", "sampled"] = "empirical"
     fisher_samples: int = Field(256, ge=1, description="training examples (a seeded random sample) behind the Fisher")
-    fisher_batch_size: int = Field(1, ge=1, description="1 = per-example gradients; larger is faster, coarser")
+    fisher_batch_size: int = Field(1, ge=1, description="1 = per-example gradients (the Fisher's definition); "
+                                   "larger squares whole batches' gradients: coarser")
+    fisher_vmap: Literal["auto", "always", "never"] = Field(
+        "auto", description="per-example gradients many at a time with torch.func.vmap (checked against single "
+        "passes; the same Fisher up to rounding). auto: on CPU for models of at most 1M shared parameters, where "
+        "it is faster (measured: 2.3x at 0.13M, 0.7x at 3.3M); never: one backward pass per example")
 
 
 class EWC(Approach):
@@ -69,27 +76,64 @@ class EWC(Approach):
 
     def _estimate_fisher(self, task: str, env: TaskEnv) -> dict[str, torch.Tensor]:
         params = dict(self.model.shared_parameters())
-        fisher = {n: torch.zeros_like(p, dtype=torch.float32) for n, p in params.items()}
         was_training = self.model.training
         self.model.eval()  # dropout off: the Fisher of the deterministic model we keep
+        try:
+            if self.params.fisher_batch_size == 1 and self._use_vmap(params):
+                sums, seen = self._per_example_sums(task, env, params)
+            else:
+                sums, seen = self._batch_sums(task, env, params)
+        finally:
+            self.model.zero_grad(set_to_none=True)
+            self.model.train(was_training)
+        return {n: f / max(seen, 1) for n, f in sums.items()}
+
+    def _use_vmap(self, params: dict[str, torch.nn.Parameter]) -> bool:
+        if self.params.fisher_vmap == "never" or not grads.vectorizable(self.model):
+            return False
+        return self.params.fisher_vmap == "always" or grads.faster(params.values())
+
+    def _labels(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        return grads.sample_labels(logits, batch) if self.params.fisher == "sampled" else batch["labels"]
+
+    def _per_example_sums(self, task: str, env: TaskEnv, params: dict[str, torch.nn.Parameter]
+                          ) -> tuple[dict[str, torch.Tensor], int]:
+        """Per-example gradients, a batch at a time with vmap once the first batch shows it agrees with one
+        backward pass per example (it falls back to those where it does not)."""
+        sums = {n: torch.zeros_like(p, dtype=torch.float32) for n, p in params.items()}
+        seen, vmap_ok = 0, None
+        for batch in env.batches(task, batch_size=grads.BATCH, limit=self.params.fisher_samples, sample=True):
+            with torch.no_grad():
+                logits = self.model(task, batch).float()
+            labels = self._labels(logits, batch)
+            if vmap_ok is None:
+                vmap_ok = grads.agrees(self.model, task, batch, labels, params)
+            n = int(batch["input_ids"].shape[0])
+            if vmap_ok:
+                part = grads.vectorized(self.model, task, batch, labels, params)
+            else:
+                part = grads.looped(self.model, task, batch, labels, params, range(n))
+            for name, s in part.items():
+                sums[name] += s
+            seen += n
+        return sums, seen
+
+    def _batch_sums(self, task: str, env: TaskEnv, params: dict[str, torch.nn.Parameter]
+                    ) -> tuple[dict[str, torch.Tensor], int]:
+        """Squared gradients of whole batches (exact per-example only at fisher_batch_size 1), weighted by size."""
+        sums = {n: torch.zeros_like(p, dtype=torch.float32) for n, p in params.items()}
         seen = 0
         for batch in env.batches(task, batch_size=self.params.fisher_batch_size, limit=self.params.fisher_samples,
                                  sample=True):
             self.model.zero_grad(set_to_none=True)
             logits = self.model(task, batch).float()
-            labels = batch["labels"]
-            if self.params.fisher == "sampled":
-                sampled = torch.distributions.Categorical(logits=logits.detach()).sample()
-                labels = torch.where(labels == -100, labels, sampled)
-            task_loss(logits, labels).backward()
+            task_loss(logits, self._labels(logits, batch)).backward()
             n = int(batch["input_ids"].shape[0])
             for name, p in params.items():
                 if p.grad is not None:
-                    fisher[name] += p.grad.detach().float().pow(2) * n
+                    sums[name] += p.grad.detach().float().pow(2) * n
             seen += n
-        self.model.zero_grad(set_to_none=True)
-        self.model.train(was_training)
-        return {n: f / max(seen, 1) for n, f in fisher.items()}
+        return sums, seen
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         out: dict[str, torch.Tensor] = {}

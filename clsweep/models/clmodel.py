@@ -62,6 +62,8 @@ class CLModel(nn.Module):
     def encode(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The backbone's last hidden states (the backbone variant selected last, when there are several)."""
         inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
+        if "attention_bias" in batch:  # a ready-made 4-D mask, which transformers uses unread (vmap: fisher.py)
+            inputs["attention_mask"] = batch["attention_bias"]
         return self.backbone(**inputs).last_hidden_state
 
     def head(self, task: str, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

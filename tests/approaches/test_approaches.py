@@ -116,7 +116,8 @@ def test_ewc_online_vs_separate() -> None:
 
 def test_ewc_fisher_is_mean_squared_per_example_gradient() -> None:
     model = _model()
-    ewc = EWC(EWCParams(fisher_samples=4, fisher_batch_size=1), model)
+    # One pass per example (this file's batches differ by batch size; test_fisher.py covers the vmap path).
+    ewc = EWC(EWCParams(fisher_samples=4, fisher_batch_size=1, fisher_vmap="never"), model)
     fisher = ewc._estimate_fisher("a", _env(model))
     model.eval()
     name, p = next(iter(model.backbone_parameters()))
