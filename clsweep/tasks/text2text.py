@@ -1,8 +1,9 @@
 """Tokenize text-to-text tasks: the rendered prompt as input, the target (a label name or free text) plus EOS.
 
 The prompt keeps its instruction, options and answer prefix whole: a prompt over `max_length` loses the end of
-its text, never the "Answer:" the model continues from. Targets are stored without padding; the model lays
-prompt and target out as its architecture needs (encoder input and decoder labels, or one causal sequence).
+its text (of the longer part first, for a pair), never the "Answer:" the model continues from. Targets are
+stored without padding; the model lays prompt and target out as its architecture needs (encoder input and
+decoder labels, or one causal sequence).
 """
 
 from __future__ import annotations
@@ -65,16 +66,32 @@ def render(spec: TaskSpec, raw: RawSplit, options: list[str]) -> list[str]:
 
 
 def _fit(tokenizer: Any, spec: TaskSpec, raw: RawSplit, i: int, options: list[str], max_length: int) -> list[int]:
-    """The prompt of row i with its text cut so the whole prompt fits in `max_length` tokens."""
+    """The prompt of row i with its text (and pair) cut so the whole prompt fits in `max_length` tokens. A pair
+    is cut longest first, as tokenizers cut sentence pairs, and each part stays in its own slot."""
     pair = None if raw.pairs is None else raw.pairs[i]
     single = RawSplit([""], None if pair is None else [""], [None])
     frame = len(tokenizer(render(spec, single, options)[0], verbose=False)["input_ids"])
     if frame >= max_length:
         raise PromptTooLong(frame)
-    text = raw.texts[i] if pair is None else f"{raw.texts[i]}\n{pair}"
-    kept = tokenizer.decode(_ids(tokenizer, text)[: max(0, max_length - frame)])
-    ids = list(tokenizer(render(spec, RawSplit([kept], None, [None]), options)[0], verbose=False)["input_ids"])
+    text = _ids(tokenizer, raw.texts[i])
+    if pair is None:
+        kept = RawSplit([tokenizer.decode(text[: max_length - frame])], None, [None])
+    else:
+        second = _ids(tokenizer, pair)
+        a, b = _longest_first(len(text), len(second), max_length - frame)
+        kept = RawSplit([tokenizer.decode(text[:a])], [tokenizer.decode(second[:b])], [None])
+    ids = list(tokenizer(render(spec, kept, options)[0], verbose=False)["input_ids"])
     return ids[:max_length]  # re-tokenizing the cut text can merge differently; never go over
+
+
+def _longest_first(a: int, b: int, budget: int) -> tuple[int, int]:
+    """How many tokens of each part to keep: tokens come off the longer part until both fit."""
+    while a + b > budget:
+        if a >= b:
+            a -= 1
+        else:
+            b -= 1
+    return a, b
 
 
 def encode_text2text(tokenizer: Any, spec: TaskSpec, raw: RawSplit, classes: list[int], options: list[str],

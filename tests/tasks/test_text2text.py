@@ -54,6 +54,26 @@ def test_a_long_prompt_keeps_its_answer_prefix_and_targets_end_in_eos() -> None:
                               tok("science", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]]
 
 
+@pytest.mark.parametrize("fmt", ["{instruction}\nquestion: {text}\npassage: {text_pair}\nAnswer:",
+                                 "{instruction}\n{text}\nAnswer:"])
+def test_a_long_pair_is_cut_longest_first_and_keeps_both_parts_in_place(fmt: str) -> None:
+    """A BoolQ-like pair: a short question, a long passage. The passage loses its end (longest first, as
+    tokenizers cut sentence pairs); the question stays whole and in its own slot of the template."""
+    tok = tiny_tokenizer(generative=True)
+    spec = _spec(template={"instruction": "what is the topic", "format": fmt}, text_pair_column="p")
+    question, passage = "is the answer yes", " ".join(["sports science"] * 30)
+    raw = RawSplit([question], [passage], ["yes"])
+    enc = encode_text2text(tok, spec, raw, [0], ["no", "yes"], max_length=30)
+    (ids,) = enc["input_ids"]
+    assert len(ids) == 30 and enc["lengths"][0] > 30
+    prompt = tok.decode(ids, skip_special_tokens=True)
+    if "passage" in fmt:
+        assert "question : is the answer yes passage : sports science sports" in prompt, prompt
+    else:
+        assert "is the answer yes sports science sports" in prompt, prompt
+    assert prompt.endswith("answer :")
+
+
 def test_the_generative_tiny_tokenizer_numbers_its_vocabulary_densely() -> None:
     tok = tiny_tokenizer(generative=True)
     assert sorted(tok.get_vocab().values()) == list(range(len(tok)))
