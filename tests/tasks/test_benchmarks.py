@@ -77,6 +77,16 @@ def test_tasklist_trains_from_fetched_hub_copies(tmp_path: Path, tasklist: str) 
         assert "very positive" in result["labels"]["amazon"] and result["scenario"] == "generative"
 
 
+@pytest.mark.parametrize("tasklist", ["pp4_text2text.yaml", "pp15_text2text.yaml"])
+def test_text2text_benchmarks_keep_olora_lengths(tmp_path: Path, tasklist: str) -> None:
+    """O-LoRA's scripts read 512 source and 50 target tokens; 64 would cut most NLI and BoolQ prompts."""
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(yaml.safe_dump({"tasklist": str(TASKLISTS / tasklist), "model": {"backbone": "tiny-t5"}}))
+    raw, sources = load_raw(exp)
+    cfg = validate(raw, sources)
+    assert {(t.max_length, t.max_target_length) for t in cfg.tasklist.tasks.values()} == {(512, 50)}
+
+
 def test_task_longer_than_the_backbone_is_refused(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
