@@ -79,7 +79,7 @@ def test_tasklist_trains_from_fetched_hub_copies(tmp_path: Path, tasklist: str) 
 
 @pytest.mark.parametrize("tasklist", ["pp4_text2text.yaml", "pp15_text2text.yaml"])
 def test_text2text_benchmarks_keep_olora_lengths(tmp_path: Path, tasklist: str) -> None:
-    """O-LoRA's scripts read 512 source and 50 target tokens; 64 would cut most NLI and BoolQ prompts."""
+    """O-LoRA's scripts read 512 source and 50 target tokens (text5's 256 cut 8.6% of BoolQ's prompts)."""
     exp = tmp_path / "exp.yaml"
     exp.write_text(yaml.safe_dump({"tasklist": str(TASKLISTS / tasklist), "model": {"backbone": "tiny-t5"}}))
     raw, sources = load_raw(exp)
