@@ -66,9 +66,8 @@ def sample_labels(logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> to
     return labels
 
 
-def example(batch: Mapping[str, torch.Tensor], labels: torch.Tensor, i: int) -> dict[str, torch.Tensor]:
-    """Row i alone, its padding cut off: the batch a one-example pass sees."""
-    n = lengths(batch)[i]
+def example(batch: Mapping[str, torch.Tensor], labels: torch.Tensor, i: int, n: int) -> dict[str, torch.Tensor]:
+    """Row i alone, cut to its length n (its padding off): the batch a one-example pass sees."""
     out = {k: batch[k][i : i + 1, :n] for k in INPUTS if k in batch}
     out["labels"] = labels[i : i + 1, :n] if labels.dim() == 2 else labels[i : i + 1]
     return out
@@ -78,8 +77,9 @@ def looped(model: Any, task: str, batch: Mapping[str, torch.Tensor], labels: tor
            params: Mapping[str, torch.Tensor], rows: range) -> dict[str, torch.Tensor]:
     """Sum over `rows` of each example's squared gradient, one backward pass per example."""
     sums = {n: torch.zeros_like(p, dtype=torch.float32) for n, p in params.items()}
+    widths = lengths(batch)  # once, not per row: each .tolist() waits for the device
     for i in rows:
-        one = example(batch, labels, i)
+        one = example(batch, labels, i, widths[i])
         model.zero_grad(set_to_none=True)
         task_loss(model(task, one).float(), one["labels"]).backward()
         for n, p in params.items():

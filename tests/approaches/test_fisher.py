@@ -89,13 +89,13 @@ def test_sampled_labels_are_drawn_per_row_as_one_example_batches_draw_them() -> 
     torch.manual_seed(3)
     together = grads.sample_labels(logits, batch)
     torch.manual_seed(3)
-    for i in range(8):
-        one = grads.example(batch, batch["labels"], i)
+    for i, n in enumerate(grads.lengths(batch)):
+        one = grads.example(batch, batch["labels"], i, n)
         with torch.no_grad():
             alone = model("b", one)
         drawn = torch.distributions.Categorical(logits=alone).sample()
         want = torch.where(one["labels"] == -100, one["labels"], drawn)
-        n = one["input_ids"].shape[1]
+        assert one["input_ids"].shape[1] == n
         assert torch.equal(together[i, :n], want[0])
         assert (together[i, n:] == -100).all()
 
