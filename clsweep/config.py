@@ -368,6 +368,7 @@ class ExperimentConfig(Strict):
         tasklist = info.data.get("tasklist")
         if tasklist is not None and is_generative(tasklist):
             check_approach_scenario(v.name, "generative", "text2text tasks")
+            check_approach_params(v.name, v.params_for(), "generative")
         elif tasklist is not None and approach_scenarios(v.name) == ("generative",):
             raise ValueError(f"approach '{v.name}' is defined on generative LMs only: its tasks must be type "
                              "text2text (and the backbone a seq2seq or causal LM)")
@@ -452,6 +453,14 @@ def check_approach_scenario(name: str, scenario: str, where: str = "scenario") -
         valid = [s for s in SCENARIOS if s in cls.scenarios]
         raise ValueError(f"approach '{name}' does not support scenario {scenario} ({cls.scenario_note}); "
                          f"valid for {name}: {', '.join(valid)}" + ("" if where == "scenario" else f" ({where})"))
+
+
+def check_approach_params(name: str, params: Any, scenario: str) -> None:
+    from clsweep.approaches import APPROACHES
+
+    problem = APPROACHES.get(name).params_problem(params, scenario)
+    if problem:
+        raise ValueError(problem)
 
 
 def check_one_head(tasklist: Tasklist, scenario: str) -> None:

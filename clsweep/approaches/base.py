@@ -42,6 +42,8 @@ class TaskEnv:
     autocast: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
     # The parameters the optimizer steps during the current task (set by the trainer before training it).
     stepped: list[torch.nn.Parameter] = field(default_factory=list)
+    # Optimizer steps in one epoch of the current task's training stream (set by the trainer before `before_task`).
+    epoch_steps: int = 0
 
 
 def tensor_bytes(tensors: Iterable[torch.Tensor]) -> int:
@@ -63,6 +65,11 @@ class Approach:
     def __init__(self, params: Any, model: CLModel) -> None:
         self.params = params
         self.model = model
+
+    @classmethod
+    def params_problem(cls, params: Any, scenario: str) -> str | None:
+        """Why `params` cannot run in `scenario` (reported as a config error), or None."""
+        return None
 
     def training_tasks(self, seen: Sequence[str]) -> list[str]:
         """Tasks whose training data the current step uses; `seen[-1]` is the task being learned."""

@@ -1,7 +1,8 @@
 """Learning without Forgetting (Li & Hoiem 2017): distil the old tasks' outputs on the current inputs.
 
-loss + alpha * sum over heads of T^2 * KL(teacher || student) at temperature T over the old classes of
-that head, where the teacher is a frozen copy of the model taken before the task starts. With one head
+loss + alpha * sum over heads of KL(teacher || student) at temperature T over the old classes of that head
+(Li & Hoiem's loss with lambda_o = alpha; `temperature_squared` multiplies it by T^2, Hinton et al.'s
+convention), where the teacher is a frozen copy of the model taken before the task starts. With one head
 per task (task-IL) that is every previous head, whole; on a head shared over a union of labels
 (class-IL) it is the columns of the classes earlier tasks brought (LwF.MC's old-class logits); on the
 one head of domain-IL it is the whole head. Token heads are distilled per token under the attention
@@ -10,7 +11,11 @@ teacher is the model at the task boundary, so a resumed run rebuilds it from the
 On a generative LM (text2text) the one LM head is distilled: the KL over the vocabulary at every target token
 of the current batch, teacher-forced on the current task's targets (the form used for LwF on T5 in the
 text-to-text CL literature), under the target mask.
-Departure from the paper: no warm-up phase that trains the new head alone before the joint update.
+Li & Hoiem first train the new head alone (backbone and old heads frozen), then everything together:
+`warmup_epochs` epochs of every task after the first do that, by dropping the gradients of everything but
+the new head (the optimizer skips a parameter without a gradient: no step, no weight decay). The paper
+warms up "to convergence", which has no epoch count, so the default 0 (joint from the first step) is a
+departure; the learning-rate schedule runs over the warm-up and the joint epochs as one task.
 """
 
 from __future__ import annotations
@@ -30,18 +35,25 @@ from clsweep.schema import Strict
 
 
 class LwFParams(Strict):
-    alpha: float = Field(1.0, ge=0, description="weight of the distillation term")
+    alpha: float = Field(1.0, ge=0, description="weight of the distillation term (Li & Hoiem's lambda_o)")
     temperature: float = Field(2.0, gt=0)
+    temperature_squared: bool = Field(False, description="multiply the distillation term by T^2 (Hinton et al. "
+                                      "2015's convention); Li & Hoiem's loss has no such factor, so true acts as "
+                                      "alpha * T^2 (4 at T = 2)")
+    warmup_epochs: int = Field(0, ge=0, description="epochs of each task after the first that train the new head "
+                               "alone before the joint update (Li & Hoiem's warm-up; 0: none, a departure)")
     old_heads: OldHeads = Field("trainable", description=OLD_HEADS_HELP)
 
 
-def distillation(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None, t: float) -> torch.Tensor:
-    """T^2 * KL(softmax(teacher/T) || softmax(student/T)), averaged over examples (or unmasked tokens)."""
+def distillation(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None, t: float,
+                 t_squared: bool = False) -> torch.Tensor:
+    """KL(softmax(teacher/T) || softmax(student/T)), averaged over examples (or unmasked tokens); times T^2 if
+    `t_squared`. Its gradient is the cross-entropy's on the softened outputs (the teacher is constant)."""
     log_p = F.log_softmax(teacher.float() / t, dim=-1)
     log_q = F.log_softmax(student.float() / t, dim=-1)
     kl = F.kl_div(log_q, log_p, log_target=True, reduction="none").sum(-1)
     per_unit = (kl * mask).sum() / mask.sum().clamp(min=1) if mask is not None and kl.ndim == 2 else kl.mean()
-    return per_unit * t * t
+    return per_unit * t * t if t_squared else per_unit
 
 
 class LwF(Approach):
@@ -56,6 +68,15 @@ class LwF(Approach):
         self.seen: list[str] = []
         self.teacher: CLModel | None = None
         self.env: TaskEnv | None = None
+        self.step = self.warmup_steps = 0
+        self.new_head = ""
+
+    @classmethod
+    def params_problem(cls, params: Any, scenario: str) -> str | None:
+        if scenario == "generative" and params.warmup_epochs:
+            return ("lwf.warmup_epochs trains a new task's head alone, and a generative LM has no head per task: "
+                    "set it to 0")
+        return None
 
     def stepped_tasks(self, seen: Sequence[str]) -> list[str]:
         return old_heads_tasks(self.params.old_heads, seen)
@@ -63,6 +84,11 @@ class LwF(Approach):
     def before_task(self, task: str, env: TaskEnv) -> None:
         self.env = env
         self.teacher = None
+        self.step = 0
+        # Only a task with earlier ones has something to warm up against (the first is plain fine-tuning).
+        warm = self.params.warmup_epochs
+        self.warmup_steps = warm * env.epoch_steps if self.seen and warm else 0
+        self.new_head = f"heads.{self.model.task_head[task]}."
         if self.seen:
             self.model.last_states = None  # a tensor of the last forward; not part of the teacher
             self.teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
@@ -73,7 +99,12 @@ class LwF(Approach):
         heads = dict.fromkeys(self.model.task_head[t] for t in old)
         return [(h, self.model.head_classes(h, old)) for h in heads]
 
+    def warming_up(self) -> bool:
+        return self.step < self.warmup_steps
+
     def loss(self, task: str, batch: Batch, logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        if self.warming_up():  # the paper's warm-up trains the new head on the new task's loss alone
+            return loss
         if self.model.generative:
             return self._generative_loss(task, batch, logits, loss)
         states = self.model.last_states
@@ -89,7 +120,8 @@ class LwF(Approach):
                 t_logits = self.teacher.heads[head](t_states, mask)
             if classes is not None:
                 s_logits, t_logits = s_logits[..., classes], t_logits[..., classes]
-            term = term + distillation(s_logits, t_logits, mask, self.params.temperature)
+            term = term + distillation(s_logits, t_logits, mask, self.params.temperature,
+                                       self.params.temperature_squared)
         return loss + self.params.alpha * term
 
     def _generative_loss(self, task: str, batch: Batch, logits: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
@@ -97,8 +129,17 @@ class LwF(Approach):
             return loss
         with torch.no_grad(), (self.env.autocast() if self.env else contextlib.nullcontext()):
             t_logits = self.teacher(task, batch)
-        term = distillation(logits, t_logits, batch["target_mask"], self.params.temperature)
+        term = distillation(logits, t_logits, batch["target_mask"], self.params.temperature,
+                            self.params.temperature_squared)
         return loss + self.params.alpha * term
+
+    def after_backward(self, task: str) -> None:
+        if self.warming_up():
+            # No gradient, no step: AdamW skips the parameter entirely (no moments, no weight decay).
+            for name, p in self.model.named_parameters():
+                if not name.startswith(self.new_head):
+                    p.grad = None
+        self.step += 1
 
     def after_task(self, task: str, env: TaskEnv) -> None:
         if task not in self.seen:

@@ -126,6 +126,7 @@ class ContinualTrainer:
         train = self.cfg.train
         lr = self.tasks[task].spec.lr or train.lr
         train_on = self.approach.training_tasks(seen)
+        self.env.epoch_steps = sum(math.ceil(len(self.tasks[t].splits["train"]) / train.batch_size) for t in train_on)
         self.approach.before_task(task, self.env)
         epochs = {t: self._epochs(t) for t in train_on}  # each task keeps its own epochs in a mixed stream
         total = sum(epochs[t] * math.ceil(len(self.tasks[t].splits["train"]) / train.batch_size) for t in train_on)

@@ -217,12 +217,71 @@ def test_distillation_by_hand() -> None:
     s, t = torch.tensor([[0.0, 0.0]]), torch.tensor([[0.0, 2.0 * torch.log(torch.tensor(3.0))]])
     # Temperature 2: teacher probs softmax([0, ln 3]) = [1/4, 3/4], student [1/2, 1/2].
     kl = 0.25 * torch.log(torch.tensor(0.5)) + 0.75 * torch.log(torch.tensor(1.5))
-    assert float(distillation(s, t, None, 2.0)) == pytest.approx(4 * float(kl), rel=1e-5)
+    assert float(distillation(s, t, None, 2.0)) == pytest.approx(float(kl), rel=1e-5)  # Li & Hoiem: no T^2
+    assert float(distillation(s, t, None, 2.0, t_squared=True)) == pytest.approx(4 * float(kl), rel=1e-5)
     # Token logits: masked positions do not count, whatever their values.
     st, tt = torch.zeros(1, 3, 2), torch.zeros(1, 3, 2)
     tt[0, 0], tt[0, 2] = t[0], torch.tensor([9.0, -9.0])
     mask = torch.tensor([[1, 1, 0]])
-    assert float(distillation(st, tt, mask, 2.0)) == pytest.approx(4 * float(kl) / 2, rel=1e-5)
+    assert float(distillation(st, tt, mask, 2.0)) == pytest.approx(float(kl) / 2, rel=1e-5)
+
+
+def test_distillation_gradient_is_li_and_hoiem_cross_entropy() -> None:
+    # Li & Hoiem's L_old = -sum y'_o log yhat'_o on T-softened outputs, lambda_o 1, no T^2: with a fixed
+    # teacher the KL differs from it by the teacher's entropy, a constant, so the gradients are equal.
+    gen = torch.Generator().manual_seed(3)
+    teacher = torch.randn(5, 4, generator=gen)
+    student = torch.randn(5, 4, generator=gen, requires_grad=True)
+    distillation(student, teacher, None, 2.0).backward()
+    ours = student.grad.clone()
+    student.grad = None
+    ce = -(torch.softmax(teacher / 2.0, -1) * torch.log_softmax(student / 2.0, -1)).sum(-1).mean()
+    ce.backward()
+    assert torch.allclose(ours, student.grad, atol=1e-6)
+
+
+def test_lwf_warm_up_trains_the_new_head_alone_then_everything() -> None:
+    model = _model()
+    lwf = LwF(LwFParams(warmup_epochs=1), model)
+    env = _env(model)
+    env.epoch_steps = 2
+    lwf.after_task("a", env)
+    lwf.before_task("c", env)
+    batch = _batch("c")
+    grads = []
+    for _ in range(3):
+        if len(grads) == 2:  # as the optimizer would have: the student leaves the teacher
+            with torch.no_grad():
+                for _, p in model.backbone_parameters():
+                    p.add_(0.05 * torch.randn_like(p))
+        model.zero_grad(set_to_none=True)
+        logits = model("c", batch)
+        base = task_loss(logits, batch["labels"])
+        total = lwf.loss("c", batch, logits, base)
+        assert torch.equal(total, base) == (len(grads) < 2)  # no distillation during the warm-up
+        total.backward()
+        lwf.after_backward("c")
+        grads.append({n for n, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0})
+    assert all(g and all(n.startswith("heads.c.") for n in g) for g in grads[:2])
+    assert any(n.startswith("heads.a.") for n in grads[2]) and any(not n.startswith("heads.") for n in grads[2])
+    # The first task has nothing to warm up against: plain fine-tuning, every parameter from the first step.
+    first = LwF(LwFParams(warmup_epochs=1), _model())
+    first.before_task("a", env)
+    assert not first.warming_up()
+
+
+def test_lwf_all_warm_up_leaves_earlier_tasks_exactly_as_they_were(raw: dict[str, Any], tmp_path: Path) -> None:
+    # Warm-up through every epoch: after the first task only new heads train, through the real trainer and
+    # optimizer (AdamW with weight decay: a parameter without a gradient must not move at all).
+    raw = copy.deepcopy(raw)
+    raw["approach"] = {"name": "lwf", "lwf": {"warmup_epochs": 2}}
+    raw["train"].update(lr=1e-2, epochs=2, weight_decay=0.1)
+    cfg = validate(raw, Sources(str(tmp_path / "exp.yaml"), None), base_dir=tmp_path)
+    res = run_experiment(cfg, tmp_path / "lwf", progress=False, log=lambda m: None)
+    R, T = res["matrix"], len(res["order"])
+    for j in range(T):
+        assert all(R[i][j] == R[j][j] for i in range(j, T))
+    assert any(R[j][j] != res["initial"][j] for j in range(1, T))  # the new heads did learn
 
 
 def test_lwf_term_is_zero_when_student_equals_teacher() -> None:
