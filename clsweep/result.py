@@ -53,6 +53,10 @@ def build_result(cfg: ExperimentConfig, state: RunState, tasks: dict[str, Task])
         "initial": initial[split],
         "matrix_dev": mats["dev"],
         "initial_dev": initial["dev"],
+        # Always both: analysis reports test while it selects on dev, whichever split `matrix` shows.
+        "matrix_test": mats["test"],
+        "initial_test": initial["test"],
+        "metrics_test": summarize(mats["test"], None if class_il else initial["test"]),
         # FWT reads R[j-1][j], a task before its own training: in class-IL its classes cannot be predicted yet.
         "metrics": summarize(mats[split], None if class_il else initial[split]),
         "metrics_dev": summarize(mats["dev"], None if class_il else initial["dev"]),

@@ -100,7 +100,8 @@ class TensorBoardCallback(Callback):
     def _log_hparams(self, result: dict[str, Any]) -> None:
         from torch.utils.tensorboard.summary import hparams
 
-        metrics = {f"hparam/{split}/{k}": float(v) for split, block in (("test", "metrics"), ("dev", "metrics_dev"))
+        blocks = (("test", "metrics_test"), ("dev", "metrics_dev"))
+        metrics = {f"hparam/{split}/{k}": float(v) for split, block in blocks
                    for k, v in result.get(block, {}).items() if isinstance(v, int | float)}
         # Into this run's own folder (SummaryWriter.add_hparams would open a timestamped sub-run instead).
         for summary in hparams(flat_hparams(result), metrics):

@@ -63,7 +63,7 @@ def group_trial(config: dict[str, Any], base: dict[str, Any], experiment: str, c
     finished: list[dict[str, float]] = []
 
     def report(job: RunJob, result: dict[str, Any]) -> None:
-        finished.append({"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics"]["acc"]})
+        finished.append({"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics_test"]["acc"]})
         tune.report({**finished_metrics(finished, len(finished) - 1), "last_run": job.name})
 
     _fit_to_resources()
@@ -119,7 +119,7 @@ def _run_trial(trial_dir: Path, base_cfg: dict[str, Any], runs: list[dict[str, A
             # Finished before the sweep was interrupted (Tune restarts a trial whose end it had not yet
             # recorded): keep the result, never rerun over it; tell Tune what it would have heard.
             result = json.loads((out / RESULT_FILE).read_text())
-            finished = [*finished, {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics"]["acc"]}]
+            finished = [*finished, {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics_test"]["acc"]}]
             tune.report(finished_metrics(finished, i))
             continue
         resume = (out / CHECKPOINTS).is_dir()
@@ -137,7 +137,7 @@ def _run_trial(trial_dir: Path, base_cfg: dict[str, Any], runs: list[dict[str, A
             # raising would count against max_failures. The sweep goes on with the other trials.
             tune.report(fault_metrics(fault, i))
             return
-        finished = [*finished, {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics"]["acc"]}]
+        finished = [*finished, {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics_test"]["acc"]}]
 
 
 def finished_metrics(finished: list[dict[str, float]], run_index: int) -> dict[str, Any]:

@@ -173,3 +173,30 @@ def test_cell_table_holds_every_matrix_cell_by_name(sweep_root: Path) -> None:
     assert got[(2, "c", "b")] == pytest.approx((0.5, True, 1))
     assert got[(3, "a", "c")] == pytest.approx((0.8, True, 2))
     assert int(run["seen"].sum()) == 6  # the lower triangle with its diagonal
+
+
+def test_a_run_shown_on_dev_is_analysed_on_test(raw: dict[str, Any], tmp_path: Path) -> None:
+    """`eval.split: dev` puts dev scores in `matrix`; analysis must still report test, never dev under its name."""
+    from clsweep.errors import Sources
+    from clsweep.loading import validate
+    from clsweep.training.run import run_experiment
+
+    raw = {**raw, "eval": {**raw["eval"], "split": "dev"}}
+    cfg = validate(raw, Sources(str(tmp_path / "exp.yaml"), None), base_dir=tmp_path)
+    res = run_experiment(cfg, tmp_path / "run", progress=False, log=lambda m: None)
+    assert res["matrix"] == res["matrix_dev"]
+    last = res["scores"]["rows"][-1]["test"]  # the test scores as evaluated, independent of the summaries
+    test_acc = sum(last[t][res["primary_metric"][t]] for t in res["order"]) / len(res["order"])
+    runs = load_runs(tmp_path / "run")
+    assert runs["acc"].iloc[0] == pytest.approx(test_acc)
+    assert runs["acc_dev"].iloc[0] == pytest.approx(res["metrics_dev"]["acc"])
+    assert test_acc != pytest.approx(res["metrics_dev"]["acc"])  # the two splits do differ on this run
+
+
+def test_an_old_dev_only_result_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    data = result(["a", "b"], [[0.5, 0.1], [0.4, 0.6]], 0, "finetune", None)
+    data["eval_split"] = "dev"
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "result.json").write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match="holds dev scores only"):
+        assert load_results(tmp_path) == []
