@@ -20,7 +20,8 @@ class AGEMParams(Strict):
     buffer_size: int = Field(200, ge=1, description="examples kept over all tasks")
     policy: Policy = "balanced"
     old_heads: OldHeads = Field("trainable", description=OLD_HEADS_HELP)
-    memory_batch_size: int = Field(32, ge=1, description="memory examples behind each reference gradient")
+    memory_batch_size: int = Field(32, ge=1, description="memory examples behind each reference gradient "
+                                   "(the A-GEM authors' code uses 256)")
 
 
 def project(grads: list[torch.Tensor], refs: list[torch.Tensor]) -> list[torch.Tensor]:

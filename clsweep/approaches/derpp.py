@@ -3,11 +3,14 @@
 loss + alpha * MSE(logits, stored logits) + beta * CE(replayed labels), on a reservoir buffer filled
 from the training stream with the logits each example had when it was stored. Every replayed example
 is scored by its own task's head (sending it through the current head, as PyContinual's text version
-does, compares logits of different label spaces). Unlike the paper, one buffer draw serves both terms,
-which halves the replay cost. Token heads compare logits per token under the attention mask.
+does, compares logits of different label spaces). As in the authors' code, each term has its own buffer
+draw (`draws: 2`); `draws: 1` lets one draw serve both terms, which halves the replay cost (a departure).
+Token heads compare logits per token under the attention mask.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from pydantic import Field
@@ -24,7 +27,9 @@ class DERppParams(Strict):
     buffer_size: int = Field(200, ge=1)
     policy: Policy = "reservoir"
     old_heads: OldHeads = Field("trainable", description=OLD_HEADS_HELP)
-    replay_batch_size: int = Field(16, ge=1)
+    replay_batch_size: int = Field(16, ge=1, description="stored examples in each draw")
+    draws: Literal[1, 2] = Field(2, description="buffer draws per step: 2, one for each term, as the paper's code; "
+                                                 "1: one draw serves both (half the replay cost, a departure)")
 
 
 def logit_mse(logits: torch.Tensor, stored: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -41,8 +46,16 @@ class DERpp(BufferedApproach):
     params: DERppParams
 
     def replay_terms(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(MSE to stored logits, CE on stored labels), each from its own draw (or one shared draw)."""
+        if self.params.draws == 1:
+            return self._terms(self.params.replay_batch_size)
+        first = self._terms(self.params.replay_batch_size)
+        second = self._terms(self.params.replay_batch_size)
+        return None if first is None or second is None else (first[0], second[1])
+
+    def _terms(self, size: int) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(MSE to stored logits, CE on stored labels) of one buffer draw, each group through its own head."""
-        rb = self.replay_batch(self.params.replay_batch_size)
+        rb = self.replay_batch(size)
         if rb is None or self.env is None:
             return None
         mask = rb.inputs["attention_mask"]

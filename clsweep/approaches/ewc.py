@@ -28,7 +28,8 @@ class EWCParams(Strict):
     lam: float = Field(2000.0, ge=0, alias="lambda", description="penalty strength, no 1/2 factor (half of "
                        "Kirkpatrick's lambda); scale dependent, sweep log-uniform")
     mode: Literal["separate", "online"] = "online"
-    gamma: float = Field(1.0, gt=0, le=1, description="online decay of the old Fisher")
+    gamma: float = Field(1.0, gt=0, le=1, description="online decay of the old Fisher: F = gamma F_old + F_new "
+                         "(Schwarz et al. also scale the penalty by gamma, the same as a smaller lambda)")
     fisher: Literal["empirical", "sampled"] = "empirical"
     fisher_samples: int = Field(256, ge=1, description="training examples (a seeded random sample) behind the Fisher")
     fisher_batch_size: int = Field(1, ge=1, description="1 = per-example gradients (the Fisher's definition); "

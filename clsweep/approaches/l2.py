@@ -1,8 +1,9 @@
-"""L2 regularisation towards the previous task's weights: EWC with every Fisher entry equal to 1.
+"""L2 regularisation towards the previous task's weights: EWC with F = 1 and only the latest anchor.
 
 loss + lambda * sum_i (theta_i - theta*_i)^2 over the shared parameters (the backbone, and a head several
 tasks share, as in domain- and class-IL), theta* = their values after the latest task; per-task heads are
-not regularised.
+not regularised. Nothing accumulates over tasks (online EWC with F = 1 and gamma 1 would weigh the k-th
+anchor by k).
 """
 
 from __future__ import annotations

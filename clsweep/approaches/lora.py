@@ -20,7 +20,9 @@ class LoRAParams(Strict):
     r: int = Field(8, ge=1, description="adapter rank")
     alpha: float = Field(16.0, gt=0, description="scaling numerator (scale = alpha / r)")
     dropout: float = Field(0.0, ge=0, lt=1)
-    target_modules: list[str] | str = Field("all-linear", description="module names, or 'all-linear'")
+    target_modules: list[str] | str = Field("all-linear", description="module names, or 'all-linear' (the "
+                                            "default; Hu et al. adapt query and value only: [query, value] on "
+                                            "BERT, [q, v] on T5)")
 
 
 class LoRA(AdapterApproach):

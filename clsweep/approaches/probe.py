@@ -1,8 +1,9 @@
 """Linear probing: a frozen backbone and trainable linear heads.
 
-Only the heads learn, and each task has its own, so the backbone cannot forget: compared with
-fine-tuning it separates forgetting in the encoder from forgetting in the heads (and shows how much
-the encoder as initialised already knows).
+Only the heads learn, so the backbone cannot forget: compared with fine-tuning it separates forgetting in
+the encoder from forgetting in the heads (and shows how much the encoder as initialised already knows).
+With a head per task (task_il) nothing forgets; the one shared head of domain_il and class_il does. The
+backbone's dropout stays on while the heads train (the trainer trains in train mode); evaluation has it off.
 """
 
 from __future__ import annotations

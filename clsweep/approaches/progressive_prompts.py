@@ -8,7 +8,9 @@ with the progression up to itself, [P_i; ...; P_1], so the task id is known at t
 task not learned yet is evaluated with every prompt learned so far. The LM never changes, so a task's scores
 after it was learned never change either (forgetting 0). Prompts are initialised from the embeddings of
 random vocabulary tokens, one draw per (run seed, task name).
-Departure: the reparameterisation MLP defaults to 128 hidden units, sized for small LMs (`mlp_hidden`).
+Departures: the reparameterisation MLP defaults to 128 hidden units, sized for small LMs (`mlp_hidden`);
+each task keeps its prompt of the last epoch (the authors' code keeps the best dev epoch's: early stopping);
+only the text-to-text form exists (the paper also runs BERT with prompts and a head per task).
 """
 
 from __future__ import annotations

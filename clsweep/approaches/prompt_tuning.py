@@ -3,6 +3,9 @@
 The task's virtual tokens are prepended to the input embeddings; the states at the prompt positions are
 cut off again, so heads see one state per real token (CLS pooling reads the real [CLS], token heads stay
 aligned with their labels). The prompt keeps segment ids of pair tasks (peft's own forward drops them).
+Departures from Lester et al., who tune the prompt of a frozen T5 that writes the label: here an encoder with
+a trainable head per task; the prompt starts from peft's random initialisation (theirs: sampled vocabulary or
+label embeddings) and is 8 tokens long by default (theirs: 100).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 The baseline that O-LoRA (Wang et al. 2023) and the text-to-text CL papers report as "SeqLoRA": the same
 adapter capacity as per-task LoRA, but shared, with no task id at test and nothing against forgetting.
+Its settings are `lora`'s (alpha 16, dropout 0, all linear layers); O-LoRA builds its LoRAs with alpha 32 and
+dropout 0.1, so compare the two with those set alike (search_spaces/text2text.yaml does).
 """
 
 from __future__ import annotations

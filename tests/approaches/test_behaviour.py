@@ -306,6 +306,46 @@ def test_lwf_term_is_zero_when_student_equals_teacher() -> None:
 # ---------------------------------------------------------------------------------------- DER++
 
 
+@pytest.mark.parametrize("every", [1, 3])
+def test_replay_every_k_steps_draws_on_every_kth_step_only(every: int) -> None:
+    from clsweep.approaches.replay import Replay, ReplayParams
+
+    model = _model().eval()
+    replay = Replay(ReplayParams(buffer_size=50, replay_batch_size=4, replay_every=every), model)
+    env = _env(model)
+    replay.before_task("a", env)
+    replay.buffer.add_batch("a", _batch("a"))
+    replay.before_task("c", env)
+    drawn: list[int] = []
+    sample = replay.buffer.sample
+    replay.buffer.sample = lambda n, exclude=None: drawn.append(n) or sample(n, exclude)  # type: ignore[method-assign]
+    batch = _batch("c")
+    losses = []
+    for _ in range(9):
+        logits = model("c", batch)
+        base = task_loss(logits, batch["labels"])
+        losses.append(bool(replay.loss("c", batch, logits, base) != base))
+    assert drawn == [4] * (9 // every)
+    assert losses == [(i + 1) % every == 0 for i in range(9)]  # the replayed examples join those steps only
+
+
+@pytest.mark.parametrize("draws", [1, 2])
+def test_derpp_draws_the_buffer_once_per_term(draws: int) -> None:
+    model = _model().eval()
+    derpp = DERpp(DERppParams(buffer_size=50, replay_batch_size=4, draws=draws), model)
+    env = _env(model)
+    derpp.before_task("a", env)
+    derpp.buffer.add_batch("a", _batch("a"), model("a", _batch("a")).detach())
+    derpp.before_task("c", env)
+    sizes: list[int] = []
+    sample = derpp.buffer.sample
+    derpp.buffer.sample = lambda n, exclude=None: sizes.append(n) or sample(n, exclude)  # type: ignore[method-assign]
+    batch = _batch("c")
+    logits = model("c", batch)
+    derpp.loss("c", batch, logits, task_loss(logits, batch["labels"]))
+    assert sizes == [4] * draws
+
+
 def test_derpp_scores_each_sample_with_its_own_head() -> None:
     model = _model().eval()
     derpp = DERpp(DERppParams(alpha=1.0, beta=1.0, buffer_size=50, replay_batch_size=50), model)
@@ -324,7 +364,8 @@ def test_derpp_scores_each_sample_with_its_own_head() -> None:
         hook.remove()
     assert terms is not None
     mse, ce = terms
-    assert sorted(calls) == [("a", 6), ("b", 6)]  # every sample through its own head, none through c's
+    # Every sample through its own head, none through c's; twice: one draw for each term (the paper's code).
+    assert sorted(calls) == [("a", 6), ("a", 6), ("b", 6), ("b", 6)]
     assert float(mse) == pytest.approx(0.0, abs=1e-10)  # stored logits are exactly those heads' outputs
     want = (task_loss(model("a", _batch("a")), _batch("a")["labels"])
             + task_loss(model("b", _batch("b")), _batch("b")["labels"])) / 2

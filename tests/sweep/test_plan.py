@@ -189,3 +189,11 @@ def test_the_main_job_can_reach_a_verdict() -> None:
     best = paired([1.0] * pairs, [0.0] * pairs)  # the most extreme outcome
     assert best.wilcoxon_p == pytest.approx(best.min_p)
     assert holm([best.min_p] * comparisons)[0] < 0.05
+
+
+def test_text2text_space_compares_seq_lora_and_olora_with_the_same_lora() -> None:
+    """O-LoRA against its SeqLoRA baseline: only O-LoRA's own terms may differ, not rank, scale or dropout."""
+    cfg = load_experiment(Path(__file__).resolve().parents[2] / "search_spaces" / "text2text.yaml")
+    seq, olora = cfg.approach.params_for("seq_lora"), cfg.approach.params_for("olora")
+    for key in ("r", "alpha", "dropout", "target_modules"):
+        assert getattr(seq, key) == getattr(olora, key), key
