@@ -53,7 +53,9 @@ def spec_data(spec: Any, columns: Any) -> dict[str, Any]:
     if spec.empty_text != "error":  # only then: existing cache keys stay valid
         data["empty_text"] = spec.empty_text
     if spec.type == "text2text":
-        data["text2text"] = [spec.prompt.model_dump(mode="json"), spec.target_column, spec.max_target_length]
+        # Unset column formats are left out: the keys of templates without them stay as they were.
+        data["text2text"] = [spec.prompt.model_dump(mode="json", exclude_none=True), spec.target_column,
+                             spec.max_target_length]
     return data
 
 

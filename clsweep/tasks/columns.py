@@ -15,6 +15,8 @@ class Columns:
     text: tuple[str, ...]
     pair: tuple[str, ...] | None
     label: str | None  # None for mlm: raw text only
+    text_format: str | None = None  # text2text: how the text columns are written (template.text_format)
+    pair_format: str | None = None
 
     @property
     def shown_text(self) -> str:
@@ -44,7 +46,9 @@ def task_columns(spec: TaskSpec) -> Columns:
 
         # The synthetic pair task needs both sentences; make that work without extra config.
         pair = ["text_pair"] if SYNTHETIC_TASKS.get(spec.source.task).pair else None
-    return Columns(tuple(spec.text_cols), tuple(pair) if pair else None, spec.label_col or None)
+    t = spec.template
+    return Columns(tuple(spec.text_cols), tuple(pair) if pair else None, spec.label_col or None,
+                   t.text_format if t else None, t.pair_format if t else None)
 
 
 def check_columns(splits: Any, cols: Columns, err: TaskErrors) -> None:
@@ -59,11 +63,15 @@ def check_columns(splits: Any, cols: Columns, err: TaskErrors) -> None:
         raise ConfigError(issues)
 
 
-def _joined(data: dict[str, list[Any]], columns: tuple[str, ...]) -> list[Any]:
-    """One column as it is; several joined as 'column: value' (the T5-style input the CL papers use)."""
+def _joined(data: dict[str, list[Any]], columns: tuple[str, ...], fmt: str | None = None) -> list[Any]:
+    """One column as it is; several joined as 'column: value' (the T5-style input the CL papers use); with a
+    format (a text2text template's text_format / pair_format), each row written by it, columns by name."""
+    rows = range(len(data[columns[0]]))
+    if fmt is not None:
+        return [fmt.format(**{col: data[col][i] for col in columns}) for i in rows]
     if len(columns) == 1:
         return data[columns[0]]
-    return [" ".join(f"{col}: {data[col][i]}" for col in columns) for i in range(len(data[columns[0]]))]
+    return [" ".join(f"{col}: {data[col][i]}" for col in columns) for i in rows]
 
 
 def extract(splits: Any, cols: Columns, task_type: str, err: TaskErrors) -> dict[str, RawSplit]:
@@ -71,9 +79,13 @@ def extract(splits: Any, cols: Columns, task_type: str, err: TaskErrors) -> dict
     for split, ds in splits.items():
         names = list(dict.fromkeys([*cols.text, *(cols.pair or ()), *([cols.label] if cols.label else [])]))
         data = ds.select_columns(names)[:]
-        texts = _joined(data, cols.text)
+        for key, columns, fmt in (("text_column", cols.text, cols.text_format),
+                                  ("text_pair_column", cols.pair or (), cols.pair_format)):
+            for col in columns if fmt is not None else ():  # a format writes any value: check them first
+                _check_texts(data[col], split, key, col, err)
+        texts = _joined(data, cols.text, cols.text_format)
         labels = data[cols.label] if cols.label else [None] * len(texts)
-        pairs = _joined(data, cols.pair) if cols.pair else None
+        pairs = _joined(data, cols.pair, cols.pair_format) if cols.pair else None
         raw = RawSplit(texts, pairs, labels)
         if task_type == "mlm":
             _check_texts(raw.texts, split, "text_column", cols.shown_text, err)

@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_v
 from clsweep.registry import UnknownNameError
 from clsweep.schema import Strict
 from clsweep.tasks.expand import SplitBy, split_tasks, with_data_dir
-from clsweep.tasks.template import Template
+from clsweep.tasks.template import Template, field_names
 from clsweep.tasks.types import TASK_TYPES
 
 SplitName = Literal["train", "dev", "test"]
@@ -300,6 +300,8 @@ class TaskSpec(Strict):
         generative = (self.template is not None, self.target_column is not None, self.max_target_length is not None)
         if self.type != "text2text" and any(generative):
             raise ValueError("template, target_column and max_target_length are for text2text tasks")
+        if self.template is not None:
+            _check_column_formats(self.template, self.text_cols, self.pair_cols)
         if self.free_text and self.metrics and set(self.metrics) & {"accuracy", "invalid_rate"}:
             raise ValueError("a free-text target (target_column) has no label names: score it with exact_match "
                              "and rouge_l, not accuracy or invalid_rate")
@@ -346,6 +348,22 @@ class TaskSpec(Strict):
     @property
     def head_name(self) -> str:
         return self.head or self.name
+
+
+def _check_column_formats(template: Template, text: list[str], pair: list[str] | None) -> None:
+    """template.text_format / pair_format must write exactly the columns of their slot, each at least once."""
+    for key, fmt, cols, slot in (("text_format", template.text_format, text, "text_column"),
+                                 ("pair_format", template.pair_format, pair, "text_pair_column")):
+        if fmt is None:
+            continue
+        if cols is None:
+            raise ValueError(f"template.{key} writes the {slot} columns, but the task has no {slot}")
+        named = set(field_names(fmt))
+        unknown, unused = sorted(named - set(cols)), [c for c in cols if c not in named]
+        if unknown or unused:
+            what = "; ".join([*([f"names {', '.join(unknown)}, not among them"] if unknown else []),
+                              *([f"leaves out {', '.join(unused)}"] if unused else [])])
+            raise ValueError(f"template.{key} must name each {slot} column ({', '.join(cols)}) in braces: it {what}")
 
 
 def mapped_splits(spec: TaskSpec) -> set[str]:
