@@ -31,15 +31,16 @@ def _jsonl(labels: list[object]) -> str:
 @pytest.fixture
 def messy(tmp_path: Path) -> Path:
     """Three tasks: empty text cells dropped, empty text read as "", and a stray 1 mapped onto 'pos'."""
-    (tmp_path / "drop.csv").write_text(_csv(24, {2, 9}))
-    (tmp_path / "empty.csv").write_text(_csv(24, {5}))
     labels: list[object] = ["pos" if i % 2 else "neg" for i in range(24)]
     labels[4] = 1
-    (tmp_path / "mixed.jsonl").write_text(_jsonl(labels))
+    for name, text in (("drop.csv", _csv(24, {2, 9})), ("empty.csv", _csv(24, {5})), ("mixed.jsonl", _jsonl(labels))):
+        for prefix in ("", "test_"):  # train and test read files of their own, with the same rows
+            (tmp_path / f"{prefix}{name}").write_text(text)
     tasks = {
-        "dropped": {"empty_text": "drop", "source": {"kind": "files", "train": "drop.csv", "test": "drop.csv"}},
-        "filled": {"empty_text": "empty", "source": {"kind": "files", "train": "empty.csv", "test": "empty.csv"}},
-        "mapped": {"label_map": {1: "pos"}, "source": {"kind": "files", "train": "mixed.jsonl", "test": "mixed.jsonl"}},
+        "dropped": {"empty_text": "drop", "source": {"kind": "files", "train": "drop.csv", "test": "test_drop.csv"}},
+        "filled": {"empty_text": "empty", "source": {"kind": "files", "train": "empty.csv", "test": "test_empty.csv"}},
+        "mapped": {"label_map": {1: "pos"},
+                   "source": {"kind": "files", "train": "mixed.jsonl", "test": "test_mixed.jsonl"}},
     }
     (tmp_path / "tl.yaml").write_text(yaml.safe_dump({"defaults": {"dev_fraction": 0.25}, "tasks": tasks}))
     exp = {"tasklist": "tl.yaml", "model": TINY, "train": {"epochs": 1, "batch_size": 16, "device": "cpu"},

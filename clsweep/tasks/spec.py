@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_v
 from clsweep.registry import UnknownNameError
 from clsweep.schema import Strict
 from clsweep.tasks.expand import SplitBy, split_tasks, with_data_dir
+from clsweep.tasks.split_overlap import check_hub_splits, own_file
 from clsweep.tasks.template import Template, field_names
 from clsweep.tasks.types import TASK_TYPES
 
@@ -65,6 +66,7 @@ class HubSource(Strict):
     def _needs_train(cls, v: dict[str, str]) -> dict[str, str]:
         if "train" not in v:
             raise ValueError("must map 'train' to a split of the dataset")
+        check_hub_splits(v)
         return v
 
 
@@ -78,7 +80,7 @@ class _SplitFiles(Strict):
     @field_validator("train", "dev", "test")
     @classmethod
     def _abs(cls, v: str | None, info: ValidationInfo) -> str | None:
-        return None if v is None else _resolve(v, info)
+        return None if v is None else own_file(info.field_name or "", _resolve(v, info), info.data)
 
     def paths(self) -> dict[str, str]:
         return {s: p for s, p in (("train", self.train), ("dev", self.dev), ("test", self.test)) if p}
@@ -132,7 +134,7 @@ class LocalFiles(Strict):
     @field_validator("dir", "train", "dev", "test")
     @classmethod
     def _abs(cls, v: str | None, info: ValidationInfo) -> str | None:
-        return None if v is None else _resolve(v, info)
+        return None if v is None else own_file(info.field_name or "", _resolve(v, info), info.data)
 
     @model_validator(mode="after")
     def _dir_or_files(self) -> LocalFiles:

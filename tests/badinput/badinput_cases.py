@@ -73,8 +73,17 @@ def files_tasklist(spec: str = "", extra: str = "") -> str:
 
 
 def conll_tasklist(extra: str = "") -> str:
-    files = "train: ner.conll, dev: ner.conll, test: ner.conll"
+    files = "train: ner.conll, dev: ner_dev.conll, test: ner_test.conll"
     return f"tasks:\n  ner: {{type: token, {extra}source: {{kind: conll, {files}}}}}\n"
+
+
+def conll_files(text: str) -> dict[str, str]:
+    """The files conll_tasklist names, each split role its own, all holding `text`."""
+    return {name: text for name in ("ner.conll", "ner_dev.conll", "ner_test.conll")}
+
+
+def hub_tasklist(splits: str, extra: str = "") -> str:
+    return f"tasks:\n  news: {{source: {{kind: hub, name: news, splits: {{{splits}}}}}{extra}}}\n"
 
 
 @dataclass
@@ -241,6 +250,37 @@ CASES = [
          tl=f"tasks:\n  topic: {{metrics: [entity_f1], source: {{{SYN}, task: topic}}}}\n"),
     Case("task-without-source", "tl", "tasks.topic.source", ("required key is missing",),
          tl="tasks:\n  topic: {type: sequence}\n"),
+    # Two split roles reading the same data: test examples trained on, or dev examples scored as test
+    Case("split-used-twice-hub", "tl", "tasks.news.source.splits",
+         ("train and test both read the dataset's split 'train', so test examples would be trained on",
+          "map test to another split or to a disjoint slice", "or leave test out to carve it from train"),
+         tl=hub_tasklist("train: train, test: train")),
+    Case("split-used-twice-hub-dev-test", "tl", "tasks.news.source.splits",
+         ("dev and test both read the dataset's split 'test'", "selected on the very examples it is scored on",
+          "or from test with dev: {from: test, fraction: 0.5}"),
+         tl=hub_tasklist("train: train, dev: test, test: test")),
+    Case("split-slices-overlap", "tl", "tasks.news.source.splits",
+         ("train ('train[:80%]') and test ('train[50%:]') both read rows of the dataset's split 'train'",
+          "(e.g. train: train[:80%], test: train[80%:])"),
+         tl=hub_tasklist("train: 'train[:80%]', test: 'train[50%:]'")),
+    Case("split-slices-mixed-units", "tl", "tasks.news.source.splits",
+         ("train ('train[:80%]') and test ('train[1000:]') may share rows", "test examples could be trained on",
+          "different units", "cannot be compared before the split is loaded"),
+         tl=hub_tasklist("train: 'train[:80%]', test: 'train[1000:]'")),
+    Case("split-unreadable-slice", "tl", "tasks.news.source.splits",
+         ("test: 'train[80%:]%' is not a split datasets can read", "train[:80%], train[1000:2000] or train[10%:]"),
+         tl=hub_tasklist("train: 'train[:80%]', test: 'train[80%:]%'")),
+    Case("split-file-used-twice", "tl", "tasks.reviews.source.test",
+         ("test reads the same file as train", "reviews.csv), so test examples would be trained on",
+          "give test its own file, or leave test out to carve it from train"),
+         tl=files_tasklist(extra=", test: ./sub/../reviews.csv"), files={"reviews.csv": REVIEWS_CSV}),
+    Case("split-file-used-twice-dev-test", "tl", "tasks.ner.source.test",
+         ("test reads the same file as dev", "give test its own file", "dev: {from: test, fraction: 0.5}"),
+         tl=conll_tasklist().replace("ner_test.conll", "ner_dev.conll"), files=conll_files(CONLL)),
+    Case("split-file-used-twice-local", "tl", "tasks.news.local.dev",
+         ("dev reads the same file as train", "dev examples would be trained on"),
+         tl=hub_tasklist("train: train, test: test", ", local: {train: news.jsonl, dev: news.jsonl}"),
+         files={"news.jsonl": HUB_ROWS}),
     Case("duplicate-task-names", "tl", "tasks.topic",
          ("tasks.topic: invalid YAML: line 3, column 3: duplicate key 'topic' (first on line 2)",),
          tl=f"tasks:\n  topic: {{source: {{{SYN}, task: topic}}}}\n  topic: {{source: {{{SYN}, task: intent}}}}\n"),
@@ -275,11 +315,11 @@ CASES = [
          ("label 'neutral' in train split is not one of the listed labels: neg, pos",),
          tl=files_tasklist("labels: [neg, pos]"), files={"reviews.csv": REVIEWS_CSV}),
     Case("conll-token-without-tag", "tl", "tasks.ner.source.train", ("line 2", "'lives' has a token but no tag"),
-         tl=conll_tasklist(), files={"ner.conll": CONLL_NO_TAG}),
+         tl=conll_tasklist(), files=conll_files(CONLL_NO_TAG)),
     Case("conll-tag-outside-labels", "tl", "tasks.ner.labels", ("'B-LOC'", "not one of the listed labels"),
-         tl=conll_tasklist("labels: [O, B-PER], "), files={"ner.conll": CONLL}),
+         tl=conll_tasklist("labels: [O, B-PER], "), files=conll_files(CONLL)),
     Case("conll-empty-file", "tl", "tasks.ner.source.train", ("split 'train' is empty",),
-         tl=conll_tasklist(), files={"ner.conll": "\n"}),
+         tl=conll_tasklist(), files=conll_files("\n")),
     # Messy files: mixed label types, a broken JSON line, an empty text cell (named by column, split, row, line)
     Case("mixed-label-types", "tl", "tasks.reviews.label_column",
          ("column 'label' in train split mixes label types", "10 rows hold strings (first: row 0, 'pos')",
@@ -296,7 +336,7 @@ CASES = [
           "empty_text: empty", "empty_text: drop"),
          tl=files_tasklist(), files={"reviews.csv": EMPTY_TEXT_CSV}),
     Case("empty-text-empty-for-token-task", "tl", "tasks.ner", ("empty_text: empty", "use error or drop"),
-         tl=conll_tasklist("empty_text: empty, "), files={"ner.conll": CONLL}),
+         tl=conll_tasklist("empty_text: empty, "), files=conll_files(CONLL)),
     Case("empty-text-unknown-policy", "tl", "tasks.reviews.empty_text", ("'error', 'empty' or 'drop'", "'skip'"),
          tl=files_tasklist("empty_text: skip"), files={"reviews.csv": REVIEWS_CSV}),
     # ------------------------------------------------------------- outputs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,3 +45,17 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> str:
 @pytest.fixture
 def write_jsonl() -> Callable[[Path, list[dict[str, Any]]], str]:
     return _write_jsonl
+
+
+def _role_copies(path: Path) -> dict[str, str]:
+    """train, dev and test from one written file: dev and test read copies of it (<stem>_dev, <stem>_test),
+    since a config may not point two split roles at the same file."""
+    roles = {"train": str(path)}
+    for role in ("dev", "test"):
+        roles[role] = str(shutil.copyfile(path, path.with_name(f"{path.stem}_{role}{path.suffix}")))
+    return roles
+
+
+@pytest.fixture
+def role_copies() -> Callable[[Path], dict[str, str]]:
+    return _role_copies

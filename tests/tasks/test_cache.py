@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -12,12 +13,12 @@ import pytest
 from clsweep.tasks import cache, prepare_tasks
 
 ROWS = [{"text": "ab cd", "label": "x"}, {"text": "e", "label": "y"}, {"text": "fgh", "label": "x"}]
-SRC = {"kind": "files", "train": "t.jsonl", "dev": "t.jsonl", "test": "t.jsonl"}
+SRC = {"kind": "files", "train": "t.jsonl", "dev": "t_dev.jsonl", "test": "t_test.jsonl"}
 
 
 @pytest.fixture
-def data(tmp_path, write_jsonl):
-    return write_jsonl(tmp_path / "t.jsonl", ROWS)
+def data(tmp_path, write_jsonl, role_copies):
+    return role_copies(Path(write_jsonl(tmp_path / "t.jsonl", ROWS)))
 
 
 def _run(make_cfg, tok, tasks, **sections):

@@ -45,8 +45,9 @@ def test_align_tags_first_subtoken():
 
 def test_ner_from_conll(tmp_path, make_cfg, tok):
     (tmp_path / "train.conll").write_text(CONLL)
+    (tmp_path / "dev.conll").write_text(CONLL)
     (tmp_path / "test.conll").write_text("hello NN B-PER\nb DT O\n")
-    src = {"kind": "conll", "train": "train.conll", "dev": "train.conll", "test": "test.conll"}
+    src = {"kind": "conll", "train": "train.conll", "dev": "dev.conll", "test": "test.conll"}
     cfg, sources = make_cfg({"ner": {"type": "token", "source": src}})
     t = prepare_tasks(cfg, tok, sources, log=lambda _: None)["ner"]
     assert t.labels == ["B-LOC", "B-PER", "I-LOC", "O"]
@@ -64,9 +65,9 @@ def test_ner_from_conll(tmp_path, make_cfg, tok):
     assert t.metric_names[0] == "entity_f1"
 
 
-def test_conll_truncation_keeps_alignment(tmp_path, make_cfg, tok):
+def test_conll_truncation_keeps_alignment(tmp_path, make_cfg, tok, role_copies):
     (tmp_path / "t.conll").write_text("hello B-PER\nworld O\nkuna B-LOC\n")
-    src = {"kind": "conll", "train": "t.conll", "dev": "t.conll", "test": "t.conll"}
+    src = {"kind": "conll", **role_copies(tmp_path / "t.conll")}
     cfg, sources = make_cfg({"ner": {"type": "token", "source": src, "max_length": 8}})
     sp = prepare_tasks(cfg, tok, sources, log=lambda _: None)["ner"].splits["train"]
     assert len(sp.input_ids[0]) == 8

@@ -108,7 +108,7 @@ def test_per_label_sampling_needs_the_label_column(tmp_path, make_cfg, tok, writ
 ])
 def test_bad_dev_settings(make_cfg, spec, message):
     with pytest.raises(ConfigError) as e:
-        make_cfg({"t": {"source": {"kind": "files", "train": "x.jsonl", "test": "x.jsonl"}, **spec}})
+        make_cfg({"t": {"source": {"kind": "files", "train": "x.jsonl", "test": "z.jsonl"}, **spec}})
     assert "tasklist.tasks.t" in str(e.value) and message in str(e.value)
 
 
@@ -136,7 +136,7 @@ def test_config_json_keeps_dev_as_written_and_validates_back(tmp_path, make_cfg)
 
     from clsweep.config import ExperimentConfig
 
-    spec = {"source": {"kind": "files", "train": "x.jsonl", "test": "x.jsonl"},
+    spec = {"source": {"kind": "files", "train": "x.jsonl", "test": "z.jsonl"},
             "dev": {"from": "test", "fraction": 0.5}}
     cfg, _ = make_cfg({"t": spec})
     data = json.loads(json.dumps(cfg.to_dict()))

@@ -18,7 +18,13 @@ ROWS = [{"text": "ab", "label": "a"}, {"text": "cd", "label": "b"}, {"text": "e"
 
 
 def _files(**paths):
-    return {"kind": "files", **{"train": "t.jsonl", "dev": "t.jsonl", "test": "t.jsonl"}, **paths}
+    return {"kind": "files", **{"train": "t.jsonl", "dev": "t_dev.jsonl", "test": "t_test.jsonl"}, **paths}
+
+
+def _write(folder, write_jsonl, rows, stem="t"):
+    """The same rows for train, dev and test, each in a file of its own (<stem>, <stem>_dev, <stem>_test)."""
+    for name in (stem, f"{stem}_dev", f"{stem}_test"):
+        write_jsonl(folder / f"{name}.jsonl", rows)
 
 
 def _error(make_cfg, tok, tasks):
@@ -30,7 +36,7 @@ def _error(make_cfg, tok, tasks):
 
 @pytest.fixture
 def exp(tmp_path, write_jsonl):
-    write_jsonl(tmp_path / "t.jsonl", ROWS)
+    _write(tmp_path, write_jsonl, ROWS)
     return str(tmp_path / "exp.yaml")
 
 
@@ -82,31 +88,32 @@ def test_dev_label_unseen_in_train(tmp_path, make_cfg, tok, exp, write_jsonl):
 
 
 def test_shared_head_label_mismatch(tmp_path, make_cfg, tok, exp, write_jsonl):
-    write_jsonl(tmp_path / "u.jsonl", [{"text": "x", "label": "a"}, {"text": "y", "label": "b"}])
+    _write(tmp_path, write_jsonl, [{"text": "x", "label": "a"}, {"text": "y", "label": "b"}], stem="u")
     tasks = {"first": {"source": _files(), "head": "shared"},
-             "second": {"source": _files(train="u.jsonl", dev="u.jsonl", test="u.jsonl"), "head": "shared"}}
+             "second": {"source": _files(train="u.jsonl", dev="u_dev.jsonl", test="u_test.jsonl"), "head": "shared"}}
     msg = _error(make_cfg, tok, tasks)
     assert (f"{exp}: tasklist.tasks.second.head: task 'second' shares head 'shared' with task 'first' "
             "but their labels differ: [a, b] vs [a, b, c]") in msg
 
 
 def test_shared_head_type_mismatch(tmp_path, make_cfg, tok, exp):
-    (tmp_path / "n.conll").write_text("ab O\n")
+    for name in ("n", "n_dev", "n_test"):
+        (tmp_path / f"{name}.conll").write_text("ab O\n")
     tasks = {"seq": {"source": _files(), "head": "h"},
-             "tok": {"type": "token", "source": {"kind": "conll", "train": "n.conll", "dev": "n.conll",
-                                                 "test": "n.conll"}, "head": "h"}}
+             "tok": {"type": "token", "source": {"kind": "conll", "train": "n.conll", "dev": "n_dev.conll",
+                                                 "test": "n_test.conll"}, "head": "h"}}
     msg = _error(make_cfg, tok, tasks)
     assert "tasklist.tasks.tok.head: task 'tok' (token) shares head 'h' with task 'seq' (sequence)" in msg
 
 
 def test_token_column_must_hold_word_lists(tmp_path, make_cfg, tok, write_jsonl):
-    write_jsonl(tmp_path / "t.jsonl", [{"tokens": "not a list", "tags": ["O"]}])
+    _write(tmp_path, write_jsonl, [{"tokens": "not a list", "tags": ["O"]}])
     msg = _error(make_cfg, tok, {"n": {"type": "token", "source": _files()}})
     assert "tasklist.tasks.n.text_column: token column 'tokens' in train split must hold lists of strings" in msg
 
 
 def test_tags_length_mismatch(tmp_path, make_cfg, tok, write_jsonl):
-    write_jsonl(tmp_path / "t.jsonl", [{"tokens": ["a", "b"], "tags": ["O"]}])
+    _write(tmp_path, write_jsonl, [{"tokens": ["a", "b"], "tags": ["O"]}])
     msg = _error(make_cfg, tok, {"n": {"type": "token", "source": _files()}})
     assert "tasklist.tasks.n.label_column: row 0 of the train split has 2 tokens but 1 tags" in msg
 
@@ -130,6 +137,6 @@ def test_all_tasks_checked_before_any_tokenization(tmp_path, make_cfg, tok, exp)
 
 def test_bad_conll_line(tmp_path, make_cfg, tok):
     (tmp_path / "b.conll").write_text("ab O\ncd\n")
-    src = {"kind": "conll", "train": "b.conll", "dev": "b.conll", "test": "b.conll", "tag_column": 1}
+    src = {"kind": "conll", "train": "b.conll", "tag_column": 1}
     msg = _error(make_cfg, tok, {"n": {"type": "token", "source": src}})
     assert "tasklist.tasks.n.source.train:" in msg and "line 2: no tag column 1" in msg

@@ -40,26 +40,26 @@ def test_jsonl_string_labels_sorted(tmp_path, make_cfg, tok, write_jsonl):
     assert any(line.startswith("task s (sequence, 3 labels)") for line in lines)
 
 
-def test_explicit_labels_win_and_change_ids(tmp_path, make_cfg, tok, write_jsonl):
+def test_explicit_labels_win_and_change_ids(tmp_path, make_cfg, tok, write_jsonl, role_copies):
     write_jsonl(tmp_path / "train.jsonl", ROWS)
-    src = {"kind": "files", "train": "train.jsonl", "dev": "train.jsonl", "test": "train.jsonl"}
+    src = {"kind": "files", **role_copies(tmp_path / "train.jsonl")}
     tasks, _ = _prepare(make_cfg, tok, {"s": {"source": src, "labels": ["pos", "neg", "meh"]}})
     assert tasks["s"].labels == ["pos", "neg", "meh"]
     assert tasks["s"].splits["train"].labels == [0, 1, 2, 0]
 
 
-def test_int_labels_sort_numerically(tmp_path, make_cfg, tok, write_jsonl):
+def test_int_labels_sort_numerically(tmp_path, make_cfg, tok, write_jsonl, role_copies):
     rows = [{"text": "a", "label": 10}, {"text": "b", "label": 2}, {"text": "c", "label": 1}]
     write_jsonl(tmp_path / "t.jsonl", rows)
-    src = {"kind": "files", "train": "t.jsonl", "dev": "t.jsonl", "test": "t.jsonl"}
+    src = {"kind": "files", **role_copies(tmp_path / "t.jsonl")}
     tasks, _ = _prepare(make_cfg, tok, {"s": {"source": src}})
     assert tasks["s"].labels == ["1", "2", "10"]
     assert tasks["s"].splits["train"].labels == [2, 1, 0]
 
 
-def test_csv_sentence_pairs(tmp_path, make_cfg, tok):
+def test_csv_sentence_pairs(tmp_path, make_cfg, tok, role_copies):
     (tmp_path / "p.csv").write_text("premise,hypothesis,label\nab c,d e,yes\nf,g h i,no\n")
-    src = {"kind": "files", "train": "p.csv", "dev": "p.csv", "test": "p.csv"}
+    src = {"kind": "files", **role_copies(tmp_path / "p.csv")}
     spec = {"source": src, "text_column": "premise", "text_pair_column": "hypothesis"}
     tasks, _ = _prepare(make_cfg, tok, {"p": spec})
     sp = tasks["p"].splits["train"]
@@ -71,18 +71,18 @@ def test_csv_sentence_pairs(tmp_path, make_cfg, tok):
     assert tasks["p"].labels == ["no", "yes"] and sp.labels == [1, 0]
 
 
-def test_tsv(tmp_path, make_cfg, tok):
+def test_tsv(tmp_path, make_cfg, tok, role_copies):
     (tmp_path / "d.tsv").write_text("text\tlabel\nhello, world\t1\nbye\t0\n")
-    src = {"kind": "files", "train": "d.tsv", "dev": "d.tsv", "test": "d.tsv"}
+    src = {"kind": "files", **role_copies(tmp_path / "d.tsv")}
     tasks, _ = _prepare(make_cfg, tok, {"t": {"source": src}})
     assert tasks["t"].splits["train"].texts == ["hello, world", "bye"]
     assert tasks["t"].labels == ["0", "1"]
 
 
-def test_parquet_classlabel_names(tmp_path, make_cfg, tok):
+def test_parquet_classlabel_names(tmp_path, make_cfg, tok, role_copies):
     features = Features({"text": Value("string"), "label": ClassLabel(names=["neg", "neutral", "pos"])})
     Dataset.from_dict({"text": ["x y", "z"], "label": [2, 0]}, features=features).to_parquet(tmp_path / "d.parquet")
-    src = {"kind": "files", "train": "d.parquet", "dev": "d.parquet", "test": "d.parquet"}
+    src = {"kind": "files", **role_copies(tmp_path / "d.parquet")}
     tasks, _ = _prepare(make_cfg, tok, {"t": {"source": src}})
     # The ClassLabel names win over the values seen in train (which lack 'neutral').
     assert tasks["t"].labels == ["neg", "neutral", "pos"]

@@ -18,8 +18,10 @@ ROWS = [{"text": f"w{i}", "label": i % 3, "lang": "en" if i % 2 else "de"} for i
 
 
 def _files(tmp_path: Path, write_jsonl: Any, rows: list[dict[str, Any]] = ROWS) -> dict[str, Any]:
-    write_jsonl(tmp_path / "d.jsonl", rows)
-    return {"kind": "files", "train": "d.jsonl", "dev": "d.jsonl", "test": "d.jsonl"}
+    roles = {"train": "d.jsonl", "dev": "d_dev.jsonl", "test": "d_test.jsonl"}  # one file per role, same rows
+    for name in roles.values():
+        write_jsonl(tmp_path / name, rows)
+    return {"kind": "files", **roles}
 
 
 def _prepare(make_cfg: Any, tok: Any, tasks: dict[str, Any], **sections: Any) -> Any:
@@ -61,9 +63,11 @@ def test_label_map_and_multi_column_text(tmp_path, make_cfg, tok, write_jsonl):
 
 
 def test_union_label_space_remaps_ids(tmp_path, make_cfg, tok, write_jsonl):
-    write_jsonl(tmp_path / "a.jsonl", [{"text": "x", "label": v} for v in ("pos", "neg")])
-    write_jsonl(tmp_path / "b.jsonl", [{"text": "y", "label": v} for v in ("pos", "meh", "bad")])
-    tasks = {n: {"source": {"kind": "files", "train": f"{n}.jsonl", "dev": f"{n}.jsonl", "test": f"{n}.jsonl"},
+    roles = ("train", "dev", "test")
+    for n, text, labels in (("a", "x", ("pos", "neg")), ("b", "y", ("pos", "meh", "bad"))):
+        for role in roles:
+            write_jsonl(tmp_path / f"{n}_{role}.jsonl", [{"text": text, "label": v} for v in labels])
+    tasks = {n: {"source": {"kind": "files", **{r: f"{n}_{r}.jsonl" for r in roles}},
                  "head": "one", "label_space": "union"} for n in ("a", "b")}
     out = _prepare(make_cfg, tok, tasks)
     assert out["a"].labels == out["b"].labels == ["neg", "pos", "bad", "meh"]

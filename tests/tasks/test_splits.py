@@ -42,13 +42,14 @@ def _rows(n):
 
 
 def _dev_texts(make_cfg, tok, tmp_path, seed, cache):
-    src = {"kind": "files", "train": "train.jsonl", "test": "train.jsonl"}
+    src = {"kind": "files", "train": "train.jsonl", "test": "test.jsonl"}
     t = _run(make_cfg, tok, {"c": {"source": src, "split_seed": seed}}, cache_dir=tmp_path / cache)["c"]
     return t
 
 
 def test_dev_carved_deterministically(tmp_path, make_cfg, tok, write_jsonl):
     write_jsonl(tmp_path / "train.jsonl", _rows(50))
+    write_jsonl(tmp_path / "test.jsonl", _rows(10))
     a = _dev_texts(make_cfg, tok, tmp_path, 0, "c1")
     b = _dev_texts(make_cfg, tok, tmp_path, 0, "c2")
     c = _dev_texts(make_cfg, tok, tmp_path, 1, "c3")

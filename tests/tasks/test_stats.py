@@ -23,11 +23,11 @@ def test_length_stats_by_hand():
     assert stats == {"p50": 7, "p90": 11, "p95": 12, "p99": 12, "max": 12, "truncated": 0.4}
 
 
-def test_task_stats_from_data(tmp_path, make_cfg, tok, write_jsonl):
+def test_task_stats_from_data(tmp_path, make_cfg, tok, write_jsonl, role_copies):
     # Single letters are one token each, so row i has i+1 words and i+3 tokens with [CLS]/[SEP].
     rows = [{"text": " ".join("abcdefghij"[: i + 1]), "label": "ab"[i % 2]} for i in range(10)]
     write_jsonl(tmp_path / "t.jsonl", rows)
-    src = {"kind": "files", "train": "t.jsonl", "dev": "t.jsonl", "test": "t.jsonl"}
+    src = {"kind": "files", **role_copies(tmp_path / "t.jsonl")}
     cfg, sources = make_cfg({"s": {"source": src, "max_length": 8}})
     lines: list[str] = []
     t = prepare_tasks(cfg, tok, sources, log=lines.append)["s"]
