@@ -46,6 +46,23 @@ class TaskEnv:
     epoch_steps: int = 0
 
 
+@dataclass(frozen=True)
+class SoftPrefix:
+    """Soft tokens an approach puts before every input: at most `count` prompts of `length` (its parameter `key`).
+
+    They take positions of the backbone's position table like tokens do; the run refuses, before training, an
+    input that would not fit behind them (training/run.py).
+    """
+
+    key: str  # the approach parameter that sets `length`, e.g. prompt_length
+    length: int
+    count: int = 1  # prompts stacked at most over the run
+
+    @property
+    def positions(self) -> int:
+        return self.length * self.count
+
+
 def tensor_bytes(tensors: Iterable[torch.Tensor]) -> int:
     """Bytes held by `tensors` (for the memory an approach declares)."""
     return sum(t.numel() * t.element_size() for t in tensors)
@@ -69,6 +86,11 @@ class Approach:
     @classmethod
     def params_problem(cls, params: Any, scenario: str) -> str | None:
         """Why `params` cannot run in `scenario` (reported as a config error), or None."""
+        return None
+
+    @classmethod
+    def soft_prefix(cls, params: Any, num_tasks: int) -> SoftPrefix | None:
+        """The longest soft prefix put before an input over a run of `num_tasks` tasks; None when there is none."""
         return None
 
     def training_tasks(self, seen: Sequence[str]) -> list[str]:

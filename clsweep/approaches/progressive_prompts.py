@@ -22,7 +22,7 @@ from pydantic import Field
 from torch import nn
 
 from clsweep.approaches.adapters import adapter_name
-from clsweep.approaches.base import Approach, TaskEnv, tensor_bytes
+from clsweep.approaches.base import Approach, SoftPrefix, TaskEnv, tensor_bytes
 from clsweep.models import CLModel
 from clsweep.schema import Strict
 from clsweep.seeds import derived_seed
@@ -74,6 +74,11 @@ class ProgressivePrompts(Approach):
         self.learned: list[str] = []
         self.training_task: str | None = None
         model.prefix = self.prefix  # type: ignore[assignment]
+
+    @classmethod
+    def soft_prefix(cls, params: Any, num_tasks: int) -> SoftPrefix:
+        # Every task's prompt stays in the stack once learned: the last task trains behind all of them.
+        return SoftPrefix("prompt_length", params.prompt_length, num_tasks)
 
     def _prompt(self, task: str) -> torch.Tensor:
         key = adapter_name(task)

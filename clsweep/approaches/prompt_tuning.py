@@ -18,6 +18,7 @@ from pydantic import Field
 from torch import nn
 
 from clsweep.approaches.adapters import AdapterApproach
+from clsweep.approaches.base import SoftPrefix
 from clsweep.schema import Strict
 
 
@@ -59,6 +60,10 @@ class PromptTuning(AdapterApproach):
     params: PromptTuningParams
     marker = "prompt_encoder"
     memory_kind = "prompts"
+
+    @classmethod
+    def soft_prefix(cls, params: Any, num_tasks: int) -> SoftPrefix:
+        return SoftPrefix("num_virtual_tokens", params.num_virtual_tokens)  # one task's prompt at a time
 
     def peft_config(self, peft: ModuleType) -> Any:
         return peft.PromptTuningConfig(task_type=peft.TaskType.FEATURE_EXTRACTION,

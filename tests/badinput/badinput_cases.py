@@ -98,6 +98,9 @@ class Case:
     argv: tuple[str, ...] = ()
     command: str = "train"  # train: `train EXP --out out --quiet ARGV`; run: `run EXP ARGV`
     cpu_only: bool = False  # the input is only impossible on a machine without CUDA
+    # The mistake shows only once the data is prepared (a text2text target's length is its longest train
+    # target's): the data cache (`cache`) is written and the preparation logged before the error.
+    prepares_data: bool = False
 
 
 def run_case(*, id: str, where: str, key: str, fragments: tuple[str, ...], exp: str, **kw: object) -> Case:
@@ -175,6 +178,15 @@ CASES = [
          tl="tasks:\n  reviews: {type: text2text, source: {kind: files, train: reviews.jsonl}}\n",
          files={"reviews.jsonl": "".join(json.dumps({"text": f"movie {i}", "label": lab}, ensure_ascii=False) + "\n"
                                          for i in range(6) for lab in ("日本", "good"))}),
+    # Progressive prompts stack one prompt per task of the order before the input (and a decoder-only LM's
+    # target after it): refused before training, not an IndexError at the third task.
+    Case("progressive-prompts-past-the-positions", "exp", "approach.progressive_prompts.prompt_length",
+         ("3 task prompts x 40 + 48 input + 2 target = 170 tokens for task topic exceed the backbone's 128 positions",
+          "set prompt_length <= 26 or model.max_length <= 6"),
+         exp=experiment("approach: {name: progressive_prompts, progressive_prompts: {prompt_length: 40}}",
+                        model="backbone: tiny-gpt2, max_length: 48, tiny: {hidden_size: 32, intermediate_size: 64}"),
+         tl=f"defaults: {{type: text2text, source: {{{SYN}}}}}\ntasks:\n  topic: {{source: {{task: topic}}}}\n"
+            "  sentiment: {source: {task: sentiment}}\n  intent: {source: {task: intent}}\n", prepares_data=True),
     Case("approach-refuses-scenario", "exp", "scenario", ("does not support scenario class_il",
                                                           "valid for lora: task_il"),
          exp=experiment("approach: {name: lora}", "scenario: class_il")),
