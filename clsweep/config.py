@@ -366,12 +366,14 @@ class ExperimentConfig(Strict):
     @classmethod
     def _approach_fits(cls, v: Any, info: ValidationInfo) -> Any:
         tasklist = info.data.get("tasklist")
-        if tasklist is not None and is_generative(tasklist):
+        if tasklist is None:
+            return v
+        if is_generative(tasklist):
             check_approach_scenario(v.name, "generative", "text2text tasks")
-            check_approach_params(v.name, v.params_for(), "generative")
-        elif tasklist is not None and approach_scenarios(v.name) == ("generative",):
+        elif approach_scenarios(v.name) == ("generative",):
             raise ValueError(f"approach '{v.name}' is defined on generative LMs only: its tasks must be type "
                              "text2text (and the backbone a seq2seq or causal LM)")
+        check_approach_params(v.name, v.params_for(), frozenset(s.type for s in tasklist.tasks.values()))
         return v
 
     @model_validator(mode="after")
@@ -455,10 +457,12 @@ def check_approach_scenario(name: str, scenario: str, where: str = "scenario") -
                          f"valid for {name}: {', '.join(valid)}" + ("" if where == "scenario" else f" ({where})"))
 
 
-def check_approach_params(name: str, params: Any, scenario: str) -> None:
+def check_approach_params(name: str, params: Any, task_types: frozenset[str]) -> None:
     from clsweep.approaches import APPROACHES
 
-    problem = APPROACHES.get(name).params_problem(params, scenario)
+    if name not in APPROACHES:
+        return  # reported by the approach's own validator
+    problem = APPROACHES.get(name).params_problem(params, task_types)
     if problem:
         raise ValueError(problem)
 

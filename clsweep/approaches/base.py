@@ -84,8 +84,8 @@ class Approach:
         self.model = model
 
     @classmethod
-    def params_problem(cls, params: Any, scenario: str) -> str | None:
-        """Why `params` cannot run in `scenario` (reported as a config error), or None."""
+    def params_problem(cls, params: Any, task_types: frozenset[str]) -> str | None:
+        """Why `params` cannot run on tasks of these types (reported as a config error), or None."""
         return None
 
     @classmethod

@@ -4,8 +4,10 @@ loss + lambda * sum_i F_i (theta_i - theta*_i)^2 over the shared parameters: the
 that several tasks share (domain- and class-IL); per-task heads are not regularised. There is no 1/2:
 `lambda` here is half of Kirkpatrick et al.'s lambda. The Fisher diagonal is estimated in eval mode
 and fp32 after each task on a seeded random sample of the task's training split (files are often
-ordered by class): `empirical` uses the true labels, `sampled` draws labels from the model's own
-prediction (the Monte-Carlo true Fisher). Per-example gradients are computed many at a time with torch.func.vmap
+ordered by class): `empirical` uses the true labels, `sampled` draws one label from the model's own
+prediction (the Monte-Carlo true Fisher), `exact` sums over every label weighted by its predicted
+probability (the true Fisher of the definition; van de Ven 2025 finds it the best; one pass per label, so
+sequence heads only). Per-example gradients are computed many at a time with torch.func.vmap
 where that is faster and the model allows it (fisher.py; the same Fisher up to float rounding).
 """
 
@@ -30,7 +32,9 @@ class EWCParams(Strict):
     mode: Literal["separate", "online"] = "online"
     gamma: float = Field(1.0, gt=0, le=1, description="online decay of the old Fisher: F = gamma F_old + F_new "
                          "(Schwarz et al. also scale the penalty by gamma, the same as a smaller lambda)")
-    fisher: Literal["empirical", "sampled"] = "empirical"
+    fisher: Literal["empirical", "sampled", "exact"] = Field(
+        "empirical", description="empirical: the true labels' gradients; sampled: one label drawn from the model; "
+        "exact: every label weighted by its probability (the definition; sequence tasks, fisher_batch_size 1)")
     fisher_samples: int = Field(256, ge=1, description="training examples (a seeded random sample) behind the Fisher")
     fisher_batch_size: int = Field(1, ge=1, description="1 = per-example gradients (the Fisher's definition); "
                                    "larger squares whole batches' gradients: coarser")
@@ -46,6 +50,18 @@ class EWC(Approach):
     scenarios = (*Approach.scenarios, "generative")  # nothing head-specific: it runs on a generative LM
     Params = EWCParams
     params: EWCParams
+
+    @classmethod
+    def params_problem(cls, params: Any, task_types: frozenset[str]) -> str | None:
+        if params.fisher != "exact":
+            return None
+        if task_types - {"sequence"}:
+            return (f"ewc.fisher exact takes one backward pass per label of a sequence head; tasks of type "
+                    f"{', '.join(sorted(task_types - {'sequence'}))} have a label per token (or per target token): "
+                    "use fisher: sampled (its Monte-Carlo estimate) or empirical")
+        if params.fisher_batch_size != 1:
+            return "ewc.fisher exact needs per-example gradients: set fisher_batch_size to 1"
+        return None
 
     def __init__(self, params: Any, model: Any) -> None:
         super().__init__(params, model)
@@ -97,6 +113,14 @@ class EWC(Approach):
     def _labels(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         return grads.sample_labels(logits, batch) if self.params.fisher == "sampled" else batch["labels"]
 
+    def _label_sets(self, logits: torch.Tensor, labels: torch.Tensor
+                    ) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """(labels, per-example weights) to square gradients for: one set, or every class with its probability."""
+        if self.params.fisher != "exact":
+            return [(labels, None)]
+        probs = logits.softmax(-1)
+        return [(torch.full_like(labels, y), probs[:, y]) for y in range(logits.shape[-1])]
+
     def _per_example_sums(self, task: str, env: TaskEnv, params: dict[str, torch.nn.Parameter]
                           ) -> tuple[dict[str, torch.Tensor], int]:
         """Per-example gradients, a batch at a time with vmap once the first batch shows it agrees with one
@@ -110,12 +134,13 @@ class EWC(Approach):
             if vmap_ok is None:
                 vmap_ok = grads.agrees(self.model, task, batch, labels, params)
             n = int(batch["input_ids"].shape[0])
-            if vmap_ok:
-                part = grads.vectorized(self.model, task, batch, labels, params)
-            else:
-                part = grads.looped(self.model, task, batch, labels, params, range(n))
-            for name, s in part.items():
-                sums[name] += s
+            for ys, weights in self._label_sets(logits, labels):
+                if vmap_ok:
+                    part = grads.vectorized(self.model, task, batch, ys, params, weights=weights)
+                else:
+                    part = grads.looped(self.model, task, batch, ys, params, range(n), weights)
+                for name, s in part.items():
+                    sums[name] += s
             seen += n
         return sums, seen
 
@@ -126,13 +151,19 @@ class EWC(Approach):
         seen = 0
         for batch in env.batches(task, batch_size=self.params.fisher_batch_size, limit=self.params.fisher_samples,
                                  sample=True):
-            self.model.zero_grad(set_to_none=True)
-            logits = self.model(task, batch).float()
-            task_loss(logits, self._labels(logits, batch)).backward()
             n = int(batch["input_ids"].shape[0])
-            for name, p in params.items():
-                if p.grad is not None:
-                    sums[name] += p.grad.detach().float().pow(2) * n
+            sets: list[tuple[torch.Tensor | None, torch.Tensor | None]] = [(None, None)]
+            if self.params.fisher == "exact":  # the probabilities first; other kinds need only the one pass
+                with torch.no_grad():
+                    sets = [*self._label_sets(self.model(task, batch).float(), batch["labels"])]
+            for ys, weights in sets:
+                self.model.zero_grad(set_to_none=True)
+                logits = self.model(task, batch).float()
+                task_loss(logits, self._labels(logits, batch) if ys is None else ys).backward()
+                w = n if weights is None else float(weights.sum())  # exact: one example, its label's probability
+                for name, p in params.items():
+                    if p.grad is not None:
+                        sums[name] += p.grad.detach().float().pow(2) * w
             seen += n
         return sums, seen
 

@@ -74,24 +74,28 @@ def example(batch: Mapping[str, torch.Tensor], labels: torch.Tensor, i: int, n: 
 
 
 def looped(model: Any, task: str, batch: Mapping[str, torch.Tensor], labels: torch.Tensor,
-           params: Mapping[str, torch.Tensor], rows: range) -> dict[str, torch.Tensor]:
-    """Sum over `rows` of each example's squared gradient, one backward pass per example."""
+           params: Mapping[str, torch.Tensor], rows: range, weights: torch.Tensor | None = None
+           ) -> dict[str, torch.Tensor]:
+    """Sum over `rows` of each example's squared gradient (times its weight), one backward pass per example."""
     sums = {n: torch.zeros_like(p, dtype=torch.float32) for n, p in params.items()}
     widths = lengths(batch)  # once, not per row: each .tolist() waits for the device
     for i in rows:
         one = example(batch, labels, i, widths[i])
         model.zero_grad(set_to_none=True)
         task_loss(model(task, one).float(), one["labels"]).backward()
+        w = 1.0 if weights is None else float(weights[i])
         for n, p in params.items():
             if p.grad is not None:
-                sums[n] += p.grad.detach().float().pow(2)
+                sums[n] += w * p.grad.detach().float().pow(2)
     model.zero_grad(set_to_none=True)
     return sums
 
 
 def vectorized(model: Any, task: str, batch: Mapping[str, torch.Tensor], labels: torch.Tensor,
-               params: Mapping[str, torch.Tensor], rows: int | None = None) -> dict[str, torch.Tensor]:
-    """Sum over the first `rows` examples (all by default) of each example's squared gradient, with vmap."""
+               params: Mapping[str, torch.Tensor], rows: int | None = None, weights: torch.Tensor | None = None
+               ) -> dict[str, torch.Tensor]:
+    """Sum over the first `rows` examples (all by default) of each example's squared gradient (times its
+    weight), with vmap."""
     from torch.func import functional_call, grad, vmap
 
     inputs = {k: batch[k][:rows] for k in INPUTS if k in batch}
@@ -111,7 +115,10 @@ def vectorized(model: Any, task: str, batch: Mapping[str, torch.Tensor], labels:
     with warnings.catch_warnings():  # vmap has no batching rule for CPU sdpa; its fallback is still the faster
         warnings.filterwarnings("ignore", message="There is a performance drop")
         grads = vmap(grad(loss), in_dims=(None, 0, 0, 0), chunk_size=chunk)(detached, inputs, bias, labels[:rows])
-    return {n: g.detach().float().pow(2).sum(0) for n, g in grads.items()}
+    if weights is None:
+        return {n: g.detach().float().pow(2).sum(0) for n, g in grads.items()}
+    w = weights[:rows].float()
+    return {n: (g.detach().float().pow(2) * w.view(-1, *[1] * (g.dim() - 1))).sum(0) for n, g in grads.items()}
 
 
 def agrees(model: Any, task: str, batch: Mapping[str, torch.Tensor], labels: torch.Tensor,

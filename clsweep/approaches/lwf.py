@@ -72,8 +72,8 @@ class LwF(Approach):
         self.new_head = ""
 
     @classmethod
-    def params_problem(cls, params: Any, scenario: str) -> str | None:
-        if scenario == "generative" and params.warmup_epochs:
+    def params_problem(cls, params: Any, task_types: frozenset[str]) -> str | None:
+        if "text2text" in task_types and params.warmup_epochs:
             return ("lwf.warmup_epochs trains a new task's head alone, and a generative LM has no head per task: "
                     "set it to 0")
         return None

@@ -142,3 +142,41 @@ def test_auto_uses_vmap_only_where_it_is_measured_faster(monkeypatch: pytest.Mon
     assert not calls
     _fisher(model, "a", fisher_vmap="always")
     assert calls
+
+
+def _exact_by_hand(model: CLModel, task: str, rows: int) -> dict[str, torch.Tensor]:
+    """(1/N) sum over examples and labels y of p(y|x) * (d log p(y|x) / d theta)^2, one autograd call each."""
+    model.eval()
+    params = dict(model.shared_parameters())
+    out = {n: torch.zeros_like(p) for n, p in params.items()}
+    for i in range(rows):
+        n = len(SPLITS[task].input_ids[i])
+        one = collate(SPLITS[task], [i], 0, torch.device("cpu"))
+        one = {k: v[:, :n] if v.dim() == 2 else v for k, v in one.items()}
+        logp = torch.log_softmax(model(task, one).float(), -1)[0]
+        for y in range(logp.shape[0]):
+            g = torch.autograd.grad(logp[y], list(params.values()), retain_graph=True, allow_unused=True)
+            for (name, _), gy in zip(params.items(), g, strict=True):
+                if gy is not None:
+                    out[name] += logp[y].exp().detach() * gy.pow(2)
+    return {n: f / rows for n, f in out.items()}
+
+
+@pytest.mark.parametrize("vmap", ["always", "never"])
+def test_exact_fisher_is_the_expectation_over_every_label(vmap: str) -> None:
+    model = _model()
+    got = _fisher(model, "a", fisher="exact", fisher_vmap=vmap)
+    _assert_close(got, _exact_by_hand(model, "a", 36))
+    # ... and it is neither the empirical nor a sampled Fisher.
+    empirical = _fisher(model, "a", fisher="empirical", fisher_vmap=vmap)
+    assert any(not torch.allclose(got[n], empirical[n], rtol=1e-3) for n in got)
+
+
+def test_exact_fisher_is_refused_where_it_is_not_defined_here() -> None:
+    from clsweep.approaches.ewc import EWCParams as P
+
+    assert EWC.params_problem(P(fisher="exact"), frozenset({"sequence"})) is None
+    assert "label per token" in (EWC.params_problem(P(fisher="exact"), frozenset({"sequence", "token"})) or "")
+    assert "label per token" in (EWC.params_problem(P(fisher="exact"), frozenset({"text2text"})) or "")
+    assert "fisher_batch_size" in (EWC.params_problem(P(fisher="exact", fisher_batch_size=4),
+                                                      frozenset({"sequence"})) or "")
