@@ -21,6 +21,13 @@ def score_row(row: Row, split: str, order: list[str], primary: dict[str, str]) -
     return [float(scores[t][primary[t]]) if t in scores else None for t in order]
 
 
+def task_id_at_test(scenario: str, approach: str) -> bool:
+    """Whether predictions use the task id: a head per task (task_il), or an approach that selects by task."""
+    from clsweep.approaches import APPROACHES
+
+    return scenario == "task_il" or bool(approach in APPROACHES and APPROACHES.get(approach).selects_by_task)
+
+
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for lib in _LIBRARIES:
@@ -47,6 +54,7 @@ def build_result(cfg: ExperimentConfig, state: RunState, tasks: dict[str, Task])
         "seed": cfg.train.seed,
         "approach": cfg.approach.name,
         "scenario": cfg.scenario,
+        "task_id_at_test": task_id_at_test(cfg.scenario, cfg.approach.name),
         "eval_split": split,
         "primary_metric": primary,
         "matrix": mats[split],

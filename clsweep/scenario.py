@@ -9,7 +9,8 @@
   learned cannot be predicted).
 - generative: text2text tasks on a language model: every task writes strings with the one LM head over the
   vocabulary, so the output space is shared and no task id is given at test, unless the approach itself
-  selects a per-task variant by task name (per-task adapters or prompts, which then say so).
+  selects a per-task variant by task name (per-task adapters or prompts; result.json says so in
+  `task_id_at_test`).
 Training is the same in every scenario: the loss runs over the whole head.
 """
 

@@ -45,6 +45,7 @@ def adapter_name(task: str) -> str:
 
 
 class AdapterApproach(Approach):
+    selects_by_task = True
     """Wraps the backbone with one peft adapter per task of the run and selects it by task.
 
     Adapters are created for every task up front, in name order (so their initialisation does not depend

@@ -78,6 +78,9 @@ class Approach:
     # state before `after_task`): a sweep may train that task once for every such configuration and run
     # each one's `after_task` on the shared weights (tests/training/test_shared_prefix.py checks it).
     first_task_is_finetune: ClassVar[bool] = False
+    # True when the approach picks a per-task variant (adapter, prompt, backbone) by task name at test: then the
+    # task id is used at test in every scenario, whatever the heads (result.json's `task_id_at_test`).
+    selects_by_task: ClassVar[bool] = False
 
     def __init__(self, params: Any, model: CLModel) -> None:
         self.params = params

@@ -20,6 +20,7 @@ Weights = dict[str, torch.Tensor]
 class Independent(Approach):
     name = "independent"
     scenarios = ("task_il",)
+    selects_by_task = True
     scenario_note = "it selects a per-task backbone copy by task id at test"
 
     def __init__(self, params: Any, model: CLModel) -> None:

@@ -58,6 +58,7 @@ class ProgressivePrompts(Approach):
     Params = ProgressivePromptsParams
     params: ProgressivePromptsParams
     scenarios = ("generative",)
+    selects_by_task = True
     scenario_note = "it is defined on language models (text2text tasks) and selects the task's prompts by task id"
 
     def __init__(self, params: Any, model: CLModel) -> None:

@@ -185,3 +185,29 @@ def test_per_task_heads_stay_unregularised() -> None:
     model = CLModel(backbone, {"a": HeadSpec("a", "a", "sequence", 2), "b": HeadSpec("b", "b", "sequence", 3)},
                     "cls", 0.0)
     assert not any(n.startswith("heads.") for n, _ in model.shared_parameters())
+
+
+def test_task_id_at_test_follows_the_scenario_and_the_approach() -> None:
+    from clsweep.result import task_id_at_test
+
+    assert task_id_at_test("task_il", "finetune") and not task_id_at_test("class_il", "finetune")
+    assert task_id_at_test("generative", "lora") and task_id_at_test("generative", "progressive_prompts")
+    assert not task_id_at_test("generative", "olora") and not task_id_at_test("generative", "seq_lora")
+
+
+@pytest.mark.parametrize("name", ["finetune", "ewc", "lwf", "replay", "probe", "seq_lora", "lora",
+                                  "prompt_tuning", "independent"])
+def test_selects_by_task_is_declared_exactly_by_the_approaches_that_switch(name: str) -> None:
+    """The flag result.json reports is the behaviour: an approach selects by task iff it installs a switch."""
+    from clsweep.approaches import APPROACHES
+    from clsweep.config import TinyBackbone
+    from clsweep.models import CLModel, HeadSpec
+    from clsweep.models.tiny import tiny_backbone
+
+    torch.manual_seed(0)
+    backbone = tiny_backbone(TinyBackbone(hidden_size=16, intermediate_size=32), vocab_size=50, max_length=16)
+    model = CLModel(backbone, {"a": HeadSpec("a", "a", "sequence", 2), "b": HeadSpec("b", "b", "sequence", 2)},
+                    "cls", 0.0)
+    cls = APPROACHES.get(name)
+    cls(cls.Params(), model)
+    assert (getattr(model, "switch", None) is not None) == cls.selects_by_task
