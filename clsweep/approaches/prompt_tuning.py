@@ -4,14 +4,14 @@ The task's virtual tokens are prepended to the input embeddings; the states at t
 cut off again, so heads see one state per real token (CLS pooling reads the real [CLS], token heads stay
 aligned with their labels). The prompt keeps segment ids of pair tasks (peft's own forward drops them).
 Departures from Lester et al., who tune the prompt of a frozen T5 that writes the label: here an encoder with
-a trainable head per task; the prompt starts from peft's random initialisation (theirs: sampled vocabulary or
-label embeddings) and is 8 tokens long by default (theirs: 100).
+a trainable head per task; the prompt is 8 tokens long by default (theirs: 100). It starts, as one of
+theirs, from the embeddings of sampled vocabulary tokens (`init`; their best also tries the class labels').
 """
 
 from __future__ import annotations
 
 from types import ModuleType, SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from pydantic import Field
@@ -23,7 +23,10 @@ from clsweep.schema import Strict
 
 
 class PromptTuningParams(Strict):
-    num_virtual_tokens: int = Field(8, ge=1, description="prompt length per task")
+    num_virtual_tokens: int = Field(8, ge=1, description="prompt length per task (Lester et al.: 100)")
+    init: Literal["sample_vocab", "random"] = Field(
+        "sample_vocab", description="sample_vocab: each virtual token starts as the embedding of a random "
+        "vocabulary token (Lester et al.'s sampled-vocabulary init); random: peft's N(0, 1) draw")
 
 
 class PromptedBackbone(nn.Module):
@@ -66,8 +69,10 @@ class PromptTuning(AdapterApproach):
         return SoftPrefix("num_virtual_tokens", params.num_virtual_tokens)  # one task's prompt at a time
 
     def peft_config(self, peft: ModuleType) -> Any:
+        kinds = peft.PromptTuningInit
+        init = kinds.SAMPLE_VOCAB if self.params.init == "sample_vocab" else kinds.RANDOM
         return peft.PromptTuningConfig(task_type=peft.TaskType.FEATURE_EXTRACTION,
-                                       num_virtual_tokens=self.params.num_virtual_tokens)
+                                       num_virtual_tokens=self.params.num_virtual_tokens, prompt_tuning_init=init)
 
     def wrap(self, peft_model: Any) -> nn.Module:
         return PromptedBackbone(peft_model, self.params.num_virtual_tokens)

@@ -211,3 +211,22 @@ def test_selects_by_task_is_declared_exactly_by_the_approaches_that_switch(name:
     cls = APPROACHES.get(name)
     cls(cls.Params(), model)
     assert (getattr(model, "switch", None) is not None) == cls.selects_by_task
+
+
+@pytest.mark.parametrize("init", ["sample_vocab", "random"])
+def test_prompt_tuning_starts_from_vocabulary_embeddings_by_default(init: str) -> None:
+    """Lester et al.'s sampled-vocabulary init: every virtual token is some word's embedding (peft's random
+    draw, N(0, 1), is none of them)."""
+    from clsweep.approaches.prompt_tuning import PromptTuning, PromptTuningParams
+    from clsweep.config import TinyBackbone
+    from clsweep.models import CLModel, HeadSpec
+    from clsweep.models.tiny import tiny_backbone
+
+    torch.manual_seed(0)
+    backbone = tiny_backbone(TinyBackbone(hidden_size=16, intermediate_size=32), vocab_size=50, max_length=16)
+    model = CLModel(backbone, {"a": HeadSpec("a", "a", "sequence", 2)}, "cls", 0.0)
+    PromptTuning(PromptTuningParams(init=init), model)  # type: ignore[arg-type]
+    words = next(p for n, p in model.named_parameters() if "word_embeddings" in n).detach()
+    prompt = next(p for n, p in model.named_parameters() if "prompt_encoder" in n).detach()
+    is_word = [bool((words - row).abs().max(1).values.min() < 1e-6) for row in prompt]
+    assert all(is_word) if init == "sample_vocab" else not any(is_word)
