@@ -160,6 +160,10 @@ class TrainConfig(Strict):
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads; default: torch's choice")
     log_every: int = Field(20, ge=1, description="steps between loss log points")
+    keep_epoch: Literal["last", "best_dev"] = Field(
+        "last", description="best_dev: after every epoch of a task, score the tasks it trains on their dev split "
+        "(mean primary metric) and keep the parameters of the best epoch (early stopping's choice, as Progressive "
+        "Prompts' code makes it; never test); costs one dev evaluation per epoch")
 
 
 class EvalConfig(Strict):

@@ -9,7 +9,8 @@ task not learned yet is evaluated with every prompt learned so far. The LM never
 after it was learned never change either (forgetting 0). Prompts are initialised from the embeddings of
 random vocabulary tokens, one draw per (run seed, task name).
 Departures: the reparameterisation MLP defaults to 128 hidden units, sized for small LMs (`mlp_hidden`);
-each task keeps its prompt of the last epoch (the authors' code keeps the best dev epoch's: early stopping);
+each task keeps its prompt of the last epoch by default (the authors' code keeps the best dev epoch's, early
+stopping: `train.keep_epoch: best_dev`);
 only the text-to-text form exists (the paper also runs BERT with prompts and a head per task).
 """
 

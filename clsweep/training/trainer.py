@@ -13,11 +13,13 @@ import torch
 
 from clsweep.approaches import Approach, TaskEnv
 from clsweep.config import ExperimentConfig
+from clsweep.metrics.task_metrics import TASK_METRICS
 from clsweep.models import CLModel, task_loss
 from clsweep.scenario import visible_classes
 from clsweep.seeds import derived_seed
 from clsweep.tasks.task import Task
 from clsweep.training.batching import Batch, batch_indices, collate, interleave, length_grouped
+from clsweep.training.best_epoch import BestEpoch
 from clsweep.training.callbacks import Callback, CallbackList, StepInfo
 from clsweep.training.evaluate import EvalResult, evaluate
 from clsweep.training.faults import OutOfMemory, nonfinite_loss
@@ -86,7 +88,9 @@ class ContinualTrainer:
             task = order[position]
             t: dict[str, Any] = {}
             with self._phase(task, "train", t):
-                steps, tokens = self._learn(position, order[: position + 1])
+                steps, tokens, kept = self._learn(position, order[: position + 1])
+            if kept is not None:
+                t["kept_epoch"] = kept + 1  # 1-based, as epochs are counted in logs
             if defer and position == stop_after - 1:
                 state.pending_after_task, t["after_task_s"] = task, 0.0
             else:
@@ -121,7 +125,7 @@ class ContinualTrainer:
         self.callbacks.on_phase_end(task, phase, seconds)
 
     # ------------------------------------------------------------------------------------- training
-    def _learn(self, position: int, seen: list[str]) -> tuple[int, int]:
+    def _learn(self, position: int, seen: list[str]) -> tuple[int, int, int | None]:
         task = seen[-1]
         train = self.cfg.train
         lr = self.tasks[task].spec.lr or train.lr
@@ -141,6 +145,7 @@ class ContinualTrainer:
         step = tokens = checked = 0
         # Checked where the loss is read anyway (log points): a check every step would sync the GPU every step.
         finite = torch.ones((), dtype=torch.bool, device=self.device)
+        best = BestEpoch() if train.keep_epoch == "best_dev" else None
         for epoch in range(max(epochs.values())):
             for name, idx in self._epoch(position, epoch, [t for t in train_on if epoch < epochs[t]]):
                 data = self.tasks[name].splits["train"]
@@ -170,8 +175,24 @@ class ContinualTrainer:
                     checked = step
                     self.callbacks.on_step(StepInfo(position, task, step, total, self.global_step,
                                                     float(loss.detach()), float(sched.get_last_lr()[0])))
+            if best is not None:
+                best.consider(epoch, self._dev_score(train_on, seen), stepped)
+                self.model.train()
         self.model.zero_grad(set_to_none=True)
-        return step, tokens
+        return step, tokens, best.restore(stepped) if best is not None else None
+
+    def _dev_score(self, tasks: list[str], seen: list[str]) -> float:
+        """Mean primary metric of `tasks` on dev (negated where lower is better), predicted as the scenario allows
+        after `seen`; never test."""
+        scores = []
+        for t in tasks:
+            classes = visible_classes(self.cfg.scenario, t, seen, self.model.task_head, self.model.task_classes)
+            res = evaluate(self.model, self.tasks[t], "dev", self.cfg.eval.batch_size, self.device, self.pad_id,
+                           self.autocast, False, classes)
+            metric = self.tasks[t].metric_names[0]
+            sign = 1.0 if TASK_METRICS.get(metric).higher_is_better else -1.0  # perplexity: lower is better
+            scores.append(sign * float(res.scores[metric]))
+        return sum(scores) / len(scores)
 
     def _epochs(self, task: str) -> int:
         return self.tasks[task].spec.epochs or self.cfg.train.epochs
