@@ -309,12 +309,14 @@ def _valid_keys(loc: list[Any]) -> list[str]:
 
 
 def _source_or_task_keys(loc: list[Any], spec: Any) -> list[str]:
+    from clsweep.tasks import source_spec as src
+
     if "source" in loc:
         keys: set[str] = set()
-        for cls in (spec.HubSource, spec.FilesSource, spec.ConllSource, spec.SyntheticSource):
+        for cls in (src.HubSource, src.FilesSource, src.ConllSource, src.SyntheticSource):
             keys |= set(cls.model_fields)
         return sorted(keys)
-    block = {"dev": spec.DevSplit, "local": spec.LocalFiles, "split_by": spec.SplitBy}.get(loc[-1])
+    block = {"dev": src.DevSplit, "local": src.LocalFiles, "split_by": spec.SplitBy}.get(loc[-1])
     if len(loc) > 3 and block is not None:  # a key inside a task's nested block, as the user writes it
         return sorted(f.alias or n for n, f in block.model_fields.items())
     return sorted(k for k in spec.TaskSpec.model_fields if k != "name")

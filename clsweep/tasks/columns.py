@@ -7,7 +7,8 @@ from typing import Any
 
 from clsweep.errors import ConfigError
 from clsweep.tasks.errors import TaskErrors
-from clsweep.tasks.spec import SyntheticSource, TaskSpec
+from clsweep.tasks.source_spec import SyntheticSource
+from clsweep.tasks.spec import TaskSpec
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 from clsweep.config import ExperimentConfig
 from clsweep.errors import Sources
 from clsweep.tasks.errors import TaskErrors
+from clsweep.tasks.source_spec import HubSource
 from clsweep.tasks.sources import load_hub_splits
-from clsweep.tasks.spec import HubSource
 
 
 def fetch_hub_data(cfg: ExperimentConfig, sources: Sources | None = None,

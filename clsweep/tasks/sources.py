@@ -15,7 +15,7 @@ from clsweep.tasks.conll import ConllFormatError, read_conll
 from clsweep.tasks.errors import TaskErrors, first_line
 from clsweep.tasks.jsonsyntax import json_problem
 from clsweep.tasks.sampling import TooFewRows, carve_per_class, filter_rows, per_class
-from clsweep.tasks.spec import (
+from clsweep.tasks.source_spec import (
     FILE_FORMATS,
     SCRIPT_FIX,
     ConllSource,
@@ -23,8 +23,8 @@ from clsweep.tasks.spec import (
     HubSource,
     LocalFiles,
     SyntheticSource,
-    TaskSpec,
 )
+from clsweep.tasks.spec import TaskSpec
 
 SPLITS = ("train", "dev", "test")
 _BUILDERS = {"csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json", "parquet": "parquet"}
