@@ -306,6 +306,14 @@ def test_lwf_term_is_zero_when_student_equals_teacher() -> None:
 # ---------------------------------------------------------------------------------------- DER++
 
 
+def _record_draws(buffer: ReplayBuffer) -> list[int]:
+    """The sizes of every draw from `buffer` from now on (the draws themselves unchanged)."""
+    sizes: list[int] = []
+    sample = buffer.sample
+    buffer.sample = lambda n, exclude=None: sizes.append(n) or sample(n, exclude)  # type: ignore[method-assign]
+    return sizes
+
+
 @pytest.mark.parametrize("every", [1, 3])
 def test_replay_every_k_steps_draws_on_every_kth_step_only(every: int) -> None:
     from clsweep.approaches.replay import Replay, ReplayParams
@@ -316,9 +324,7 @@ def test_replay_every_k_steps_draws_on_every_kth_step_only(every: int) -> None:
     replay.before_task("a", env)
     replay.buffer.add_batch("a", _batch("a"))
     replay.before_task("c", env)
-    drawn: list[int] = []
-    sample = replay.buffer.sample
-    replay.buffer.sample = lambda n, exclude=None: drawn.append(n) or sample(n, exclude)  # type: ignore[method-assign]
+    drawn = _record_draws(replay.buffer)
     batch = _batch("c")
     losses = []
     for _ in range(9):
@@ -337,9 +343,7 @@ def test_derpp_draws_the_buffer_once_per_term(draws: int) -> None:
     derpp.before_task("a", env)
     derpp.buffer.add_batch("a", _batch("a"), model("a", _batch("a")).detach())
     derpp.before_task("c", env)
-    sizes: list[int] = []
-    sample = derpp.buffer.sample
-    derpp.buffer.sample = lambda n, exclude=None: sizes.append(n) or sample(n, exclude)  # type: ignore[method-assign]
+    sizes = _record_draws(derpp.buffer)
     batch = _batch("c")
     logits = model("c", batch)
     derpp.loss("c", batch, logits, task_loss(logits, batch["labels"]))
