@@ -33,6 +33,7 @@ Rerun (CPU rows on a quiet machine: other processes move wall-clock figures):
     python benchmarks/bench_fisher.py --repeats 3                    # EWC's Fisher: vmap against a loop
     python benchmarks/bench_observe.py --repeats 9 --threads 1       # measurement overhead
     python benchmarks/bench_text2text.py                             # text-to-text behaviour and decoding
+    python benchmarks/probe_options.py                               # do tiny LMs learn to answer with a listed option
     bash benchmarks/gpu_all.sh                                       # on a GPU machine: the GPU rows
     python benchmarks/render.py
 """

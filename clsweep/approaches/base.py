@@ -10,7 +10,7 @@ step the optimizer; the trainer owns the step.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -103,6 +103,10 @@ class Approach:
     def stepped_tasks(self, seen: Sequence[str]) -> list[str]:
         """Tasks whose heads the optimizer steps while `seen[-1]` is learned (the backbone is always stepped)."""
         return self.training_tasks(seen)
+
+    def setup(self, tasks: Mapping[str, Any], tokenizer: Any) -> None:
+        """Called once, right after construction, with the run's prepared tasks (by name) and the tokenizer,
+        before any checkpoint is loaded: for an initialisation that reads the tasks (e.g. their label words)."""
 
     def before_task(self, task: str, env: TaskEnv) -> None:
         """Called before training on `task` starts."""

@@ -50,6 +50,22 @@ def split_stats(texts: list[Any], pairs: list[str] | None, labels: list[Any], na
     }
 
 
+def shared_inputs(inputs: dict[str, tuple[list[Any], list[str] | None]]) -> dict[str, int]:
+    """How many dev and test rows have exactly the input (text, and pair) of a row of an earlier split: a model
+    that memorised train scores those rows without generalising, so a reader wants the count next to a score."""
+
+    def keys(split: str) -> list[tuple[str, str | None]]:
+        texts, pairs = inputs[split]
+        flat = [" ".join(t) if isinstance(t, list) else t for t in texts]
+        second: list[str | None] = list(pairs) if pairs else [None] * len(flat)
+        return list(zip(flat, second, strict=True))
+
+    train, dev, test = (keys(s) for s in ("train", "dev", "test"))
+    seen_train, seen_dev = set(train), set(dev)
+    return {"dev_in_train": sum(k in seen_train for k in dev), "test_in_train": sum(k in seen_train for k in test),
+            "test_in_dev": sum(k in seen_dev for k in test)}
+
+
 def task_stats(splits: dict[str, dict[str, Any]], carved: dict[str, str], max_length: int,
                num_labels: int) -> dict[str, Any]:
     """`carved` lists the splits carved from another; `carved_from` says which (dev may come from test)."""
@@ -69,6 +85,10 @@ def summary(name: str, task_type: str, stats: dict[str, Any]) -> str:
     origins = stats.get("carved_from") or dict.fromkeys(stats["carved"], "train")  # older cache entries
     for origin in dict.fromkeys(origins.values()):
         line += f"; carved from {origin}: {', '.join(s for s, o in origins.items() if o == origin)}"
+    shared = {k: n for k, n in (stats.get("shared_inputs") or {}).items() if n}  # absent in older cache entries
+    if shared:
+        line += "; same input in two splits: " + ", ".join(
+            f"{n} {k.replace('_in_', ' row(s) in ')}" for k, n in shared.items())
     empty = stats.get("empty_text")
     if empty:
         done = "dropped" if empty["policy"] == "drop" else 'read as ""'

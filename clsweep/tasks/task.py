@@ -209,6 +209,7 @@ def _tokenize(p: _Plan, tokenizer: Any, log: Callable[[str], None], err: TaskErr
                                            enc["lengths"], p.max_length)
     classes = masking.vocab_size if masking else None
     stats = st.task_stats(split_stats, p.carved, p.max_length, classes or len(p.labels))
+    stats["shared_inputs"] = st.shared_inputs({s: (raw.texts, raw.pairs) for s, raw in p.raw.items()})
     if p.spec.empty_text != "error":
         stats["empty_text"] = {"policy": p.spec.empty_text, "rows": p.emptied}
     cache.write_entry(p.dir, p.key, {"task": p.spec.name, "labels": p.labels, "stats": stats},

@@ -256,6 +256,7 @@ def _open(cfg: ExperimentConfig, out: Path, sources: Sources | None, callbacks: 
     _check_positions(model, cfg, _targets(model, tasks, order), sources)
     model.to(device)
     approach = APPROACHES.get(cfg.approach.name)(cfg.approach.params_for(), model)
+    approach.setup({t: tasks[t] for t in order}, tokenizer)
     primary = {t: tasks[t].metric_names[0] for t in order}
     cbs, monitor = _observers(cfg, out, tasks, primary, device, progress)
     # Any id works for padding (the attention mask hides it); some tokenizers (GPT-2) define none.

@@ -230,3 +230,39 @@ def test_prompt_tuning_starts_from_vocabulary_embeddings_by_default(init: str) -
     prompt = next(p for n, p in model.named_parameters() if "prompt_encoder" in n).detach()
     is_word = [bool((words - row).abs().max(1).values.min() < 1e-6) for row in prompt]
     assert all(is_word) if init == "sample_vocab" else not any(is_word)
+
+
+def test_prompt_tuning_class_label_init_starts_each_prompt_from_its_task_label_words(raw: dict[str, Any],
+                                                                                     tmp_path: Path) -> None:
+    """Lester et al.'s class-label init, through a real run: read at the first task boundary, the prompts of the
+    tasks not trained yet hold their labels' mean token embeddings (computed here from the tokenizer's own
+    tokens), in label order, up to the prompt length; the remaining tokens are sampled vocabulary."""
+    from safetensors.torch import load_file
+
+    from clsweep.approaches.adapters import adapter_name
+    from clsweep.models.tiny import tiny_tokenizer
+    from clsweep.training.callbacks import Callback
+
+    raw = copy.deepcopy(raw)
+    raw["approach"] = {"name": "prompt_tuning", "prompt_tuning": {"init": "class_labels", "num_virtual_tokens": 4}}
+    cfg = validate(raw, Sources(str(tmp_path / "exp.yaml"), None), base_dir=tmp_path)
+    first: dict[str, torch.Tensor] = {}
+
+    class FirstBoundary(Callback):
+        def on_task_end(self, position: int, task: str, state: Any, checkpoint: Path | None) -> None:
+            if not first and checkpoint is not None:
+                first.update(load_file(str(checkpoint / "model.safetensors")))
+
+    run_experiment(cfg, tmp_path / "run", callbacks=[FirstBoundary()], progress=False, log=lambda m: None)
+    assert cfg.task_order[0] == "topic"
+    tok = tiny_tokenizer()
+    table = next(v for k, v in first.items() if k.endswith("word_embeddings.weight"))
+    labels = {"pair": ["0", "1"], "ner": ["B-LOC", "B-ORG", "B-PER", "I-LOC"]}  # ner: the first 4 of its 7
+    for task, words in labels.items():
+        prompt = next(v for k, v in first.items() if f"prompt_encoder.{adapter_name(task)}." in k)
+        assert prompt.shape[0] == 4
+        for i, word in enumerate(words):
+            ids = tok.convert_tokens_to_ids(tok.tokenize(word))
+            assert torch.allclose(prompt[i], table[ids].mean(0), atol=1e-6), (task, word)
+        for row in prompt[len(words) :]:  # pair: tokens 2 and 3 are some vocabulary token's embedding
+            assert (table - row).abs().max(1).values.min() < 1e-6
