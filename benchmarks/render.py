@@ -34,6 +34,7 @@ Rerun (CPU rows on a quiet machine: other processes move wall-clock figures):
     python benchmarks/bench_observe.py --repeats 9 --threads 1       # measurement overhead
     python benchmarks/bench_text2text.py                             # text-to-text behaviour and decoding
     python benchmarks/probe_options.py                               # do tiny LMs learn to answer with a listed option
+    python benchmarks/probe_pretrain_lr.py                           # the tiny LMs' pre-training learning rate
     bash benchmarks/gpu_all.sh                                       # on a GPU machine: the GPU rows
     python benchmarks/render.py
 """

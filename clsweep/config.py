@@ -63,7 +63,9 @@ class TinyPretrain(Strict):
 
     steps: int = Field(400, ge=1)
     batch_size: int = Field(32, ge=1)
-    lr: float = Field(3e-3, gt=0)
+    # 1e-3: after 1000 steps the held-out loss of this objective is 3.14 (tiny-gpt2) and 4.48 (tiny-t5) against
+    # 3.24 and 4.98 at 3e-3 (the default until 2026-12-02) and 4.16 and 4.89 at 3e-4.
+    lr: float = Field(1e-3, gt=0)
     seed: int = Field(0, description="its own seed: like a released checkpoint, one pre-trained LM for all runs")
 
 
