@@ -83,6 +83,18 @@ def test_deterministic_and_resume_at_the_boundary_continues_identically(
     assert resumed["approach_memory"] == memory
 
 
+def test_prompt_tuning_class_label_init_resumes_identically(two_tasks: dict[str, Any], tmp_path: Path) -> None:
+    """The class-label init runs at every start, resumed ones too: it must leave a restored checkpoint alone and
+    give the prompts not trained yet exactly what an uninterrupted run gave them."""
+    two_tasks["approach"] = {"name": "prompt_tuning", "prompt_tuning": {"init": "class_labels"}}
+    full = _run(two_tasks, tmp_path / "full")
+    with pytest.raises(Interrupt):
+        _run(two_tasks, tmp_path / "cut", callbacks=[StopAfterFirst()])
+    resumed = _run(two_tasks, tmp_path / "cut", resume=True)
+    assert resumed["matrix"] == full["matrix"] and resumed["scores"] == full["scores"]
+    assert resumed["initial"] == full["initial"]
+
+
 @pytest.mark.parametrize("name", APPROACHES.names())
 def test_params_validate_strictly(name: str) -> None:
     params_cls = APPROACHES.get(name).Params
