@@ -68,6 +68,11 @@ def tiny_tokenizer(generative: bool = False) -> Any:
     )
 
 
+def tiny_positions(max_length: int) -> int:
+    """The position table the tiny BERT and GPT-2 are built with: 128, or the longest task (T5 has none)."""
+    return max(128, max_length)
+
+
 def tiny_backbone(size: Any, vocab_size: int, max_length: int) -> Any:
     """A BertModel from a config (random init; seed torch first for reproducible weights)."""
     from transformers import BertConfig, BertModel
@@ -80,7 +85,7 @@ def tiny_backbone(size: Any, vocab_size: int, max_length: int) -> Any:
         intermediate_size=size.intermediate_size,
         hidden_dropout_prob=size.dropout,
         attention_probs_dropout_prob=size.dropout,
-        max_position_embeddings=max(128, max_length),
+        max_position_embeddings=tiny_positions(max_length),
         type_vocab_size=2,
     )
     return BertModel(config, add_pooling_layer=False)
@@ -100,7 +105,7 @@ def tiny_lm(kind: str, size: Any, tokenizer: Any, max_positions: int) -> Any:
         return T5ForConditionalGeneration(t5)
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    gpt2 = GPT2Config(vocab_size=len(tokenizer), n_positions=max(128, max_positions), n_embd=size.hidden_size,
+    gpt2 = GPT2Config(vocab_size=len(tokenizer), n_positions=tiny_positions(max_positions), n_embd=size.hidden_size,
                       n_layer=size.num_layers, n_head=size.num_heads, n_inner=size.intermediate_size,
                       resid_pdrop=size.dropout, embd_pdrop=size.dropout, attn_pdrop=size.dropout, **ids)
     return GPT2LMHeadModel(gpt2)

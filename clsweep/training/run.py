@@ -14,8 +14,6 @@ import numpy as np
 import torch
 
 from clsweep.approaches import APPROACHES
-from clsweep.approaches.base import SoftPrefix
-from clsweep.backbones import TINY_BACKBONES
 from clsweep.config import ExperimentConfig
 from clsweep.errors import ConfigError, Sources
 from clsweep.io import write_json_atomic
@@ -30,6 +28,7 @@ from clsweep.tasks.task import Task, prepare_tasks
 from clsweep.tasks.types import TASK_TYPES
 from clsweep.training.callbacks import Callback, Progress
 from clsweep.training.faults import FAULT_FILE, RunFault
+from clsweep.training.positions import built_model_config, check_positions, position_limit, targets
 from clsweep.training.state import RunState, latest_checkpoint, load_checkpoint
 from clsweep.training.trainer import PHASE_KEYS, ContinualTrainer
 
@@ -122,19 +121,6 @@ def _finish_timings(timings: dict[str, Any], tasks: dict[str, Task]) -> None:
     timings["eval_share"] = (initial + sum(t.get("eval_s", 0.0) for t in per)) / max(phases, 1e-9)
 
 
-def _lengths(cfg: ExperimentConfig, tasks: dict[str, Task], order: Sequence[str]) -> dict[str, int]:
-    """Positions each task needs: its max_length, plus the target for a decoder-only LM (one sequence)."""
-    return {t: (cfg.task(t).max_length or cfg.model.max_length)
-            + (tasks[t].max_new_tokens if tasks[t].type == "text2text" else 0) for t in order}
-
-
-def _built(cfg: ExperimentConfig, lengths: dict[str, int]) -> Any:
-    """The model config as built: a tiny backbone fits the longest task (a tasklist may ask for 256 tokens)."""
-    if cfg.model.backbone not in TINY_BACKBONES:
-        return cfg.model
-    return cfg.model.model_copy(update={"max_length": max(lengths.values())})
-
-
 def _cache_root(cfg: ExperimentConfig) -> Path:
     return default_cache_dir(cfg.run.cache_dir).absolute()
 
@@ -146,78 +132,10 @@ def _pretrain_once(cfg: ExperimentConfig, tokenizer: Any, tasks: dict[str, Task]
     from clsweep.models.pretrain import load_or_pretrain, pretrained_path
     from clsweep.models.tiny import tiny_lm
 
-    built = _built(cfg, _lengths(cfg, tasks, cfg.task_order))
+    built = built_model_config(cfg, tasks)
     if not pretrained_path(built, tokenizer, _cache_root(cfg)).is_file():
         lm = tiny_lm(built.backbone, built.tiny, tokenizer, built.max_length)
         load_or_pretrain(lm, tokenizer, built, _cache_root(cfg), log)
-
-
-def _targets(model: Any, tasks: dict[str, Task], order: Sequence[str]) -> dict[str, int]:
-    """Target tokens after each task's input in one sequence: a decoder-only LM's (a seq2seq LM's decoder reads
-    the target apart from the input; other tasks have none)."""
-    causal = model.generative and not model.encoder_decoder
-    return {t: tasks[t].max_new_tokens if causal and tasks[t].type == "text2text" else 0 for t in order}
-
-
-def _check_positions(model: Any, cfg: ExperimentConfig, targets: dict[str, int], sources: Sources | None) -> None:
-    """A sequence longer than the backbone's position table crashes at the first batch that reaches it (behind
-    progressive prompts, tasks into the run): refuse it before training. Its positions are the approach's soft
-    prefix at its longest, the input and the target (`_targets`)."""
-    limit = getattr(getattr(model.backbone, "config", None), "max_position_embeddings", None)
-    if not isinstance(limit, int):
-        return  # relative positions (T5): no table to run past
-    prefix = APPROACHES.get(cfg.approach.name).soft_prefix(cfg.approach.params_for(), len(cfg.task_order))
-    # The longest first: its remedy fits every task (the prefix is the same for all, order-independent).
-    for task in sorted(targets, key=lambda t: -(_input_length(cfg, t) + targets[t])):
-        problem = _positions_problem(cfg, task, targets[task], prefix, limit)
-        if problem is not None:
-            file, inner = sources.locate(problem[0]) if sources else ("<config>", problem[0])
-            raise ConfigError.one(file, inner, problem[1])
-
-
-_MIN_LENGTH = 4  # the least model.max_length and a task's max_length accept
-
-
-def _input_length(cfg: ExperimentConfig, task: str) -> int:
-    return cfg.task(task).max_length or cfg.model.max_length
-
-
-def _length_key(cfg: ExperimentConfig, task: str) -> str:
-    return f"tasklist.tasks.{task}.max_length" if cfg.task(task).max_length else "model.max_length"
-
-
-def _positions_problem(cfg: ExperimentConfig, task: str, target: int, prefix: SoftPrefix | None,
-                       limit: int) -> tuple[str, str] | None:
-    """(the key to blame, why and what fits) when `task`'s longest sequence exceeds `limit` positions, else None."""
-    length = _input_length(cfg, task)
-    soft = prefix.positions if prefix else 0
-    need = soft + length + target
-    if need <= limit:
-        return None
-    if not soft and not target:
-        return _length_key(cfg, task), f"{need} tokens exceed the backbone's {limit} positions; " \
-                                       f"set max_length <= {limit}"
-    parts = [f"{length} input"] + ([f"{target} target"] if target else [])
-    if prefix:
-        parts.insert(0, f"{prefix.count} task prompts x {prefix.length}" if prefix.count > 1 else f"{soft} prompt")
-    key, remedy = _position_remedy(cfg, task, target, prefix, limit)
-    return key, f"{' + '.join(parts)} = {need} tokens for task {task} exceed the backbone's {limit} positions; {remedy}"
-
-
-def _position_remedy(cfg: ExperimentConfig, task: str, target: int, prefix: SoftPrefix | None,
-                     limit: int) -> tuple[str, str]:
-    """The key to blame and what fits: the longest prompt the input leaves room for, else the longest input."""
-    length_key = _length_key(cfg, task)
-    length_fit = limit - target - (prefix.positions if prefix else 0)
-    prefix_fit = (limit - target - _input_length(cfg, task)) // prefix.count if prefix else 0
-    if prefix and prefix_fit >= 1:
-        other = f" or {length_key} <= {length_fit}" if length_fit >= _MIN_LENGTH else ""
-        return f"approach.{cfg.approach.name}.{prefix.key}", f"set {prefix.key} <= {prefix_fit}{other}"
-    if length_fit >= _MIN_LENGTH:
-        return length_key, f"set max_length <= {length_fit}"
-    shorter = ([f"approach.{cfg.approach.name}.{prefix.key}"] if prefix else []) + \
-        ([f"tasklist.tasks.{task}.max_target_length"] if target else [])
-    return length_key, f"even {_MIN_LENGTH} input tokens do not fit; lower {' or '.join(shorter)} too"
 
 
 def _own_classes(task: Task) -> tuple[int, ...] | None:
@@ -251,9 +169,10 @@ def _open(cfg: ExperimentConfig, out: Path, sources: Sources | None, callbacks: 
     seed_everything(cfg.train.seed)
     heads = {t: HeadSpec(t, tasks[t].head_name, TASK_TYPES.get(tasks[t].type).head, tasks[t].num_labels,
                          _own_classes(tasks[t])) for t in order}
-    model, _ = build_model(_built(cfg, _lengths(cfg, tasks, order)), heads, cfg.train.seed, tokenizer,
-                           _cache_root(cfg))
-    _check_positions(model, cfg, _targets(model, tasks, order), sources)
+    model, _ = build_model(built_model_config(cfg, tasks), heads, cfg.train.seed, tokenizer, _cache_root(cfg))
+    causal = model.generative and not model.encoder_decoder
+    check_positions(cfg, position_limit(getattr(model.backbone, "config", None)), targets(causal, tasks, order),
+                    sources)
     model.to(device)
     approach = APPROACHES.get(cfg.approach.name)(cfg.approach.params_for(), model)
     approach.setup({t: tasks[t] for t in order}, tokenizer)

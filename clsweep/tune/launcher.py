@@ -20,8 +20,8 @@ from clsweep.errors import ConfigError, Sources
 from clsweep.io import write_json_atomic
 from clsweep.preflight import inside
 from clsweep.sweep.plan import SweepPlan, safe_name
+from clsweep.sweep.prepare import prepare_sweep
 from clsweep.sweep.share import prune_prefixes
-from clsweep.sweep.space import apply_overrides
 from clsweep.sweep.trie import build_trie, run_name
 from clsweep.tune import resources as res
 from clsweep.tune.progress import SweepProgress
@@ -69,20 +69,6 @@ def check_state(cfg: ExperimentConfig, exp: Path, opts: SweepOptions) -> bool:
     if not opts.resume:
         raise ConfigError.one(opts.file, "", f"an interrupted sweep exists at {exp}; pass --resume to continue it")
     return False
-
-
-def prepare_data(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, log: Callable[[str], None]) -> None:
-    """Tokenize every task once for each distinct model/tasklist the trials use; trials only read the cache."""
-    from clsweep.training.run import prepare
-
-    base = cfg.to_dict()
-    seen: set[str] = set()
-    variants = [cfg] + [ExperimentConfig.model_validate(apply_overrides(base, t.overrides)) for t in plan.trials]
-    for v in variants:
-        key = json.dumps([v.model.model_dump(mode="json"), v.tasklist.model_dump(mode="json")], sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            prepare(v, sources, log)
 
 
 def _init_ray(opts: SweepOptions) -> bool:
@@ -215,7 +201,7 @@ def run_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, o
         opts.log(f"sweep '{opts.name}' at {exp} is already complete; showing its summary (nothing rerun)")
         summarise(exp)
         return 0
-    prepare_data(cfg, plan, sources, opts.log)  # data errors stop us before Ray starts
+    prepare_sweep(cfg, plan, sources, opts.file, opts.log)  # data and length errors stop us before Ray starts
     started = _init_ray(opts)
     try:
         trial_res = res.trial_resources(cfg.resources, res.node_capacity(), opts.file)

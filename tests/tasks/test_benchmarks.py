@@ -88,15 +88,12 @@ def test_text2text_benchmarks_keep_olora_lengths(tmp_path: Path, tasklist: str) 
 
 
 def test_task_longer_than_the_backbone_is_refused(tmp_path: Path) -> None:
-    from types import SimpleNamespace
-
     from clsweep.errors import ConfigError
-    from clsweep.training.run import _check_positions
+    from clsweep.training.positions import check_positions
 
     cfg, sources = _config(tmp_path, "ner.yaml", "tasklist.tasks.wnut17.max_length=600")
-    model = SimpleNamespace(backbone=SimpleNamespace(config=SimpleNamespace(max_position_embeddings=512)))
     with pytest.raises(ConfigError) as e:
-        _check_positions(model, cfg, dict.fromkeys(cfg.task_order, 0), sources)  # token tasks: no target
+        check_positions(cfg, 512, dict.fromkeys(cfg.task_order, 0), sources)  # token tasks: no target
     assert str(e.value).endswith("tasks.wnut17.max_length: 600 tokens exceed the backbone's 512 positions; "
                                  "set max_length <= 512")
 

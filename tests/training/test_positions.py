@@ -19,7 +19,7 @@ from clsweep.errors import ConfigError, Sources
 from clsweep.loading import validate
 from clsweep.models.generative import GenerativeLM
 from clsweep.models.tiny import tiny_lm, tiny_tokenizer
-from clsweep.training.run import _check_positions, _targets
+from clsweep.training.positions import check_positions, targets
 
 TASKS = ("topic", "sentiment", "intent")
 SYN = {"kind": "synthetic", "train_size": 16, "dev_size": 8, "test_size": 8}
@@ -33,16 +33,9 @@ def _cfg(tmp_path: Path, approach: dict[str, Any], backbone: str = "tiny-gpt2", 
     return validate(raw, Sources(str(tmp_path / "exp.yaml"), None), base_dir=tmp_path)
 
 
-def _table(positions: int | None) -> Any:
-    """A model whose backbone has `positions` absolute positions (None: relative positions, no table)."""
-    config = SimpleNamespace() if positions is None else SimpleNamespace(max_position_embeddings=positions)
-    return SimpleNamespace(backbone=SimpleNamespace(config=config))
-
-
 def _refusal(tmp_path: Path, cfg: ExperimentConfig, target: int, positions: int = 128) -> str:
     with pytest.raises(ConfigError) as e:
-        _check_positions(_table(positions), cfg, dict.fromkeys(TASKS, target), Sources(str(tmp_path / "exp.yaml"),
-                                                                                      None))
+        check_positions(cfg, positions, dict.fromkeys(TASKS, target), Sources(str(tmp_path / "exp.yaml"), None))
     return str(e.value)
 
 
@@ -80,8 +73,8 @@ def test_progressive_prompts_past_the_table_are_refused_naming_what_fits(tmp_pat
         "2 target = 170 tokens for task topic exceed the backbone's 128 positions; set prompt_length <= 26 or "
         "model.max_length <= 6")
     fits = _cfg(tmp_path, {"name": "progressive_prompts", "progressive_prompts": {"prompt_length": 26}})
-    _check_positions(_table(128), fits, dict.fromkeys(TASKS, 2), None)  # exactly 128: no error
-    _check_positions(_table(None), cfg, dict.fromkeys(TASKS, 2), None)  # T5: relative positions, no limit
+    check_positions(fits, 128, dict.fromkeys(TASKS, 2), None)  # exactly 128: no error
+    check_positions(cfg, None, dict.fromkeys(TASKS, 2), None)  # T5: relative positions, no limit
 
 
 def test_the_input_is_blamed_when_no_prompt_length_fits(tmp_path: Path) -> None:
@@ -122,6 +115,5 @@ def test_a_decoder_only_target_counts_and_the_remedy_leaves_room_for_it(tmp_path
 ])
 def test_only_a_decoder_only_lm_puts_the_target_after_the_input(encoder_decoder: bool, kind: str,
                                                                 expected: int) -> None:
-    model = SimpleNamespace(generative=kind == "text2text", encoder_decoder=encoder_decoder)
     tasks: Any = {"t": SimpleNamespace(type=kind, max_new_tokens=5)}
-    assert _targets(model, tasks, ["t"]) == {"t": expected}
+    assert targets(kind == "text2text" and not encoder_decoder, tasks, ["t"]) == {"t": expected}
