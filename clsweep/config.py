@@ -19,12 +19,15 @@ from clsweep.config_checks import (
     is_generative,
 )
 from clsweep.errors import ConfigError, Issue, Sources
+from clsweep.model_config import ModelConfig, TinyBackbone, TinyPretrain
 from clsweep.registry import UnknownNameError
 from clsweep.scenario import DESCRIPTIONS, SCENARIOS, SHARED_HEAD, Scenario
 from clsweep.schema import Strict
+from clsweep.search_config import Distribution, Orderings, RandomOrderings, ResourcesConfig, SearchConfig
 from clsweep.tasks.spec import Tasklist, TaskSpec, check_order
 
-# ConfigError, Issue and Sources live in clsweep.errors; they are re-exported for older imports.
+# ConfigError, Issue and Sources live in clsweep.errors, the model section in clsweep.model_config and the
+# search and resources sections in clsweep.search_config; all are re-exported here for older imports.
 __all__ = [
     "ApproachConfig",
     "ConfigError",
@@ -44,62 +47,6 @@ __all__ = [
     "TinyPretrain",
     "TrainConfig",
 ]
-
-
-class TinyBackbone(Strict):
-    """Size of the built-in random-init BERT used by tests and the demo."""
-
-    hidden_size: int = Field(64, ge=8)
-    num_layers: int = Field(2, ge=1)
-    num_heads: int = Field(2, ge=1)
-    intermediate_size: int = Field(128, ge=8)
-    dropout: float = Field(0.1, ge=0, lt=1)
-
-
-class TinyPretrain(Strict):
-    """A short pre-training of a tiny generative LM (tiny-t5, tiny-gpt2) on unlabelled synthetic text: copying a
-    sentence or continuing it. A function of these settings alone (initialised from `seed`, one thread), cached
-    like the tokenization; every run starts from it."""
-
-    steps: int = Field(400, ge=1)
-    batch_size: int = Field(32, ge=1)
-    # 1e-3: after 1000 steps the held-out loss of this objective is 3.14 (tiny-gpt2) and 4.48 (tiny-t5) against
-    # 3.24 and 4.98 at 3e-3 (the default until 2026-12-02) and 4.16 and 4.89 at 3e-4.
-    lr: float = Field(1e-3, gt=0)
-    seed: int = Field(0, description="its own seed: like a released checkpoint, one pre-trained LM for all runs")
-
-
-class ModelConfig(Strict):
-    backbone: str = Field("tiny", description="'tiny' (BERT), 'tiny-t5' or 'tiny-gpt2' (for text2text tasks), "
-                                               "a hub model id, or a local directory")
-    revision: str | None = None
-    trust_remote_code: bool = False
-    pooling: Literal["cls", "mean"] = "cls"
-    max_length: int = Field(64, ge=4)
-    head_dropout: float = Field(0.1, ge=0, lt=1)
-    tiny: TinyBackbone = TinyBackbone()
-    pretrain: TinyPretrain | None = Field(None, description="tiny-t5 and tiny-gpt2 only: start from a short "
-                                                           "pre-training on synthetic text instead of random weights")
-
-    @model_validator(mode="after")
-    def _pretrain_tiny_lm(self) -> ModelConfig:
-        if self.pretrain is not None and self.backbone not in TINY_LMS:
-            raise ValueError(f"pretrain is for the tiny generative LMs ({', '.join(TINY_LMS)}); backbone "
-                             f"{self.backbone} comes pre-trained or not by itself")
-        return self
-
-    @field_validator("backbone")
-    @classmethod
-    def _local_folder(cls, v: str, info: ValidationInfo) -> str:
-        # A path (./, ../, ~, /) is a local model folder relative to the experiment file; anything else a hub id.
-        if not v.startswith(("./", "../", "~", "/")):
-            return v
-        base = (info.context or {}).get("config_dir")
-        p = Path(v).expanduser()
-        p = p if p.is_absolute() or base is None else Path(base) / p
-        if base is not None and not p.is_dir():
-            raise ValueError(f"model folder not found: {p}; give a local folder with config.json, a hub id, or tiny")
-        return str(p)
 
 
 class ApproachConfig(Strict):
@@ -184,104 +131,6 @@ class EvalConfig(Strict):
                             "(row b from the second task on, the lower triangle and the superdiagonal)")
     misclassified: int = Field(20, ge=0, description="misclassified records written per task and evaluation stage "
                                "(counts are always complete; 0 = counts only)")
-
-
-class Distribution(Strict):
-    """One search dimension: exactly one of the keys."""
-
-    grid: list[Any] | None = None
-    choice: list[Any] | None = None
-    uniform: tuple[float, float] | None = None
-    loguniform: tuple[float, float] | None = None
-    randint: tuple[int, int] | None = None
-    quniform: tuple[float, float, float] | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Distribution:
-        set_keys = [k for k, v in self.__dict__.items() if v is not None]
-        if len(set_keys) != 1:
-            raise ValueError(f"give exactly one of {', '.join(type(self).model_fields)} (got {set_keys or 'none'})")
-        for k in ("uniform", "loguniform", "randint", "quniform"):
-            b = getattr(self, k)
-            if b is not None and not b[0] < b[1]:
-                raise ValueError(f"{k} needs low < high, got {list(b)}")
-        if self.loguniform is not None and self.loguniform[0] <= 0:
-            raise ValueError("loguniform needs low > 0")
-        for k in ("grid", "choice"):
-            if getattr(self, k) == []:
-                raise ValueError(f"{k} needs at least one value")
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k, v in self.__dict__.items() if v is not None)
-
-
-class RandomOrderings(Strict):
-    random: int = Field(ge=1)
-
-
-Orderings = Literal["given", "all", "latin_square"] | RandomOrderings | list[list[str]] | list[str]
-
-
-class SearchConfig(Strict):
-    orderings: Orderings = "given"
-    max_orderings: int = Field(120, ge=1, description="'all' above this many orders is refused unless force")
-    force: bool = False
-    seeds: list[int] = Field(default_factory=lambda: [0])
-    space: dict[str, Distribution] = Field(default_factory=dict)
-    algorithm: Literal["grid", "random", "optuna"] = "grid"
-    num_samples: int = Field(1, ge=1)
-    metric: str = Field("dev_acc", description="a reported key; dev_acc: mean dev score over seen tasks")
-    mode: Literal["max", "min"] = "max"
-    scheduler: Literal["fifo", "asha"] = "fifo"
-
-    @field_validator("orderings")
-    @classmethod
-    def _some_orderings(cls, v: Orderings) -> Orderings:
-        if isinstance(v, list) and not v:
-            raise ValueError("list at least one ordering: task-name lists, or names of the tasklist's orders")
-        return v
-
-    @field_validator("seeds")
-    @classmethod
-    def _some_seeds(cls, v: list[int]) -> list[int]:
-        if not v:
-            raise ValueError("list at least one seed")
-        return v
-
-    @model_validator(mode="after")
-    def _dev_metric(self) -> SearchConfig:
-        # Selection uses dev, never test: a sweep that picks on test scores reports an optimistic number.
-        known = ("dev_acc", "dev_avg_seen", "dev_forgetting")
-        if self.metric not in known and not self.metric.startswith("dev/"):
-            hint = " (select on dev; test scores are for reporting)" if self.metric.startswith("test") else ""
-            raise ValueError(f"search.metric '{self.metric}' is not a dev metric{hint}; "
-                             f"valid: {', '.join(known)}, dev/<task>")
-        if "forgetting" in self.metric and self.mode == "max":
-            raise ValueError("search.metric dev_forgetting is minimised: set search.mode: min")
-        return self
-
-    @field_validator("space")
-    @classmethod
-    def _space_keys(cls, v: dict[str, Distribution]) -> dict[str, Distribution]:
-        roots = ("model", "approach", "train", "eval")
-        for key in v:
-            if key.split(".")[0] not in roots:
-                raise ValueError(f"space key '{key}' must start with one of {', '.join(roots)}")
-        return v
-
-
-class ResourcesConfig(Strict):
-    cpu: float = Field(1.0, gt=0)
-    gpu: float | Literal["auto"] = "auto"
-
-    @field_validator("gpu")
-    @classmethod
-    def _nonneg(cls, v: float | str) -> float | str:
-        if isinstance(v, float) and v < 0:
-            raise ValueError("gpu must be >= 0 or 'auto'")
-        return v
 
 
 class RunConfig(Strict):

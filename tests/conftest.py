@@ -32,6 +32,16 @@ def small_raw(cache: Path, **train: Any) -> dict[str, Any]:
     }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _transformers_logs_to_the_session_stream() -> None:
+    """transformers gives its loggers one StreamHandler, on the sys.stderr of their first use. First used inside
+    a test that captures stderr (capsys), that stream is closed afterwards and every later warning prints
+    '--- Logging error ---' with a traceback into whatever a later test captures. Set it up on the session's."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.get_logger()
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("clsweep-cache")
