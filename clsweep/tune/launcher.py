@@ -168,7 +168,8 @@ def build_tuner(cfg: ExperimentConfig, plan: SweepPlan, exp: Path, trial_res: di
         name=exp.name, storage_path=str(exp.parent), verbose=0,
         failure_config=tune.FailureConfig(max_failures=cfg.run.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-        callbacks=[SweepProgress(s.metric, s.mode, len(plan)), CSVLoggerCallback()],
+        callbacks=[SweepProgress(s.metric, s.mode, len(plan)) if groups is None else
+                   SweepProgress(s.metric, s.mode, len(groups), runs=len(plan)), CSVLoggerCallback()],
     )
     return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
 

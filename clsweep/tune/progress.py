@@ -1,4 +1,8 @@
-"""Sweep progress for the terminal: trials done / running / pending / errored and the best so far."""
+"""Sweep progress for the terminal: trials done / running / pending / errored and the best so far.
+
+With shared prefixes a Tune trial is a group of runs under one first task, of several configurations: the line
+counts groups and the runs finished in them, and names no best (a group's mean mixes configurations; the
+per-configuration summary follows the sweep)."""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from ray.tune import Callback
 
 
 class SweepProgress(Callback):
-    def __init__(self, metric: str, mode: str, total: int, every_s: float = 10.0) -> None:
-        self.metric, self.mode, self.total, self.every_s = metric, mode, total, every_s
+    def __init__(self, metric: str, mode: str, total: int, every_s: float = 10.0, runs: int | None = None) -> None:
+        """`total` Tune trials; `runs`: the runs they hold when they are shared groups (None: one trial each)."""
+        self.metric, self.mode, self.total, self.every_s, self.runs = metric, mode, total, every_s, runs
         self.t0 = time.perf_counter()
         self.last = 0.0
 
@@ -20,9 +25,13 @@ class SweepProgress(Callback):
         for t in trials:
             counts[t.status] = counts.get(t.status, 0) + 1
         done = counts.get("TERMINATED", 0)
-        best = self._best(trials)
-        best_txt = f"; best {self.metric}={best[0]:.4f} ({best[1]})" if best else ""
-        return (f"[sweep {time.perf_counter() - self.t0:5.0f}s] {done}/{self.total} done, "
+        if self.runs is None:
+            best = self._best(trials)
+            what, best_txt = "", f"; best {self.metric}={best[0]:.4f} ({best[1]})" if best else ""
+        else:
+            finished = sum(int((t.last_result or {}).get("runs_finished", 0)) for t in trials)
+            what, best_txt = f" shared groups ({finished}/{self.runs} runs)", ""
+        return (f"[sweep {time.perf_counter() - self.t0:5.0f}s] {done}/{self.total}{what} done, "
                 f"{counts.get('RUNNING', 0)} running, {counts.get('PENDING', 0)} pending, "
                 f"{counts.get('ERROR', 0)} errored{best_txt}")
 

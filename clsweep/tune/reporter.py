@@ -27,14 +27,31 @@ def boundary_metrics(state: RunState, primary: dict[str, str]) -> dict[str, Any]
     out: dict[str, Any] = {"tasks_seen": state.completed, "last_task": seen[-1], "order": ">".join(state.order)}
     for split in ("dev", "test"):
         # R restricted to the tasks seen so far: square, since every row scores every task.
-        rows = [[_cell(r, split, t, primary) for t in seen] for r in state.rows]
+        square = [[_cell(r, split, t, primary) for t in seen] for r in state.rows]
         # Every task's score in every report: Tune's progress.csv drops keys that first appear later.
-        # A cell `eval.cells: needed` skipped is reported as NaN.
-        for t in state.order:
-            cell = _cell(state.rows[-1], split, t, primary)
-            out[f"{split}/{t}"] = math.nan if cell is None else cell
-        out[f"{split}_avg_seen"] = sum(v for v in rows[-1] if v is not None) / len(seen)
-        out[f"{split}_forgetting"] = forgetting(rows) if len(seen) > 1 else 0.0
+        out.update(_objectives(split, state.order, [_cell(state.rows[-1], split, t, primary) for t in state.order],
+                               square))
+    return out
+
+
+def final_metrics(result: dict[str, Any]) -> dict[str, Any]:
+    """What `boundary_metrics` reports at a run's last task, computed from its result.json (a shared group
+    reports its runs once they finish, so every search.metric reaches Tune as from an unshared trial)."""
+    order = list(result["order"])
+    out: dict[str, Any] = {"tasks_seen": len(order), "last_task": order[-1], "order": ">".join(order)}
+    for split in ("dev", "test"):
+        square = result[f"matrix_{split}"]
+        out.update(_objectives(split, order, square[-1], square))
+    return out
+
+
+def _objectives(split: str, order: list[str], last: list[float | None], square: list[list[float | None]]
+                ) -> dict[str, Any]:
+    """Every task's score after the latest task (a cell `eval.cells: needed` skipped is NaN), their mean over the
+    seen tasks and the running forgetting of the seen tasks' `square` R."""
+    out: dict[str, Any] = {f"{split}/{t}": math.nan if v is None else v for t, v in zip(order, last, strict=True)}
+    out[f"{split}_avg_seen"] = sum(v for v in square[-1] if v is not None) / len(square[-1])
+    out[f"{split}_forgetting"] = forgetting(square) if len(square) > 1 else 0.0
     return out
 
 

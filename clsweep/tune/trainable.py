@@ -22,7 +22,7 @@ from clsweep.sweep.space import apply_overrides
 from clsweep.training.callbacks import Callback
 from clsweep.training.faults import RunFault
 from clsweep.training.run import CHECKPOINTS, CONFIG_FILE, RESULT_FILE, run_experiment
-from clsweep.tune.reporter import TRIAL_STATE, TuneReporter
+from clsweep.tune.reporter import TRIAL_STATE, TuneReporter, final_metrics
 
 RESERVED = ("trial",)  # keys of a grid trial's config that are not config overrides
 ExtraCallbacks = Callable[[int], Sequence[Callback]]
@@ -64,7 +64,8 @@ def group_trial(config: dict[str, Any], base: dict[str, Any], experiment: str, c
 
     def report(job: RunJob, result: dict[str, Any]) -> None:
         finished.append({"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics_test"]["acc"]})
-        tune.report({**finished_metrics(finished, len(finished) - 1), "last_run": job.name})
+        tune.report({**final_metrics(result), **finished_metrics(finished, len(finished) - 1), "last_run": job.name,
+                     "runs_finished": len(finished)})
 
     _fit_to_resources()
     try:
@@ -73,7 +74,8 @@ def group_trial(config: dict[str, Any], base: dict[str, Any], experiment: str, c
         outcome = run_group(Path(experiment), jobs, callbacks=extra, on_result=report)
         if outcome.faults:
             name, fault = next(iter(outcome.faults.items()))
-            tune.report({**fault_metrics(fault, len(finished)), "faulted_runs": len(outcome.faults), "last_run": name})
+            tune.report({**fault_metrics(fault, len(finished)), "faulted_runs": len(outcome.faults), "last_run": name,
+                         "runs_finished": len(finished)})
     finally:
         _release_memory()
 

@@ -98,8 +98,10 @@ def test_reused_workers_write_every_trial_into_its_own_folder(tmp_path: Path, sw
 
 
 def test_runs_sharing_a_prefix_train_it_once_on_ray(tmp_path: Path, sweep_raw: Any) -> None:
+    # Selecting on forgetting: until 2026-12-02 a shared group reported dev_acc and test_acc only, and Tune stopped
+    # the sweep at the first finished run ("did not include the specified metric").
     raw = sweep_raw(orderings=[["topic", "sentiment", "ner"], ["topic", "ner", "sentiment"]],
-                    space={"approach.name": {"grid": ["finetune", "ewc"]}})
+                    space={"approach.name": {"grid": ["finetune", "ewc"]}}, metric="dev_forgetting", mode="min")
     tasks = tmp_path / "tasks"
     tasks.mkdir()
     code, exp = _sweep(raw, tmp_path, "shared", extra_callbacks=lambda i: [RecordTask(tasks)])
@@ -116,6 +118,9 @@ def test_runs_sharing_a_prefix_train_it_once_on_ray(tmp_path: Path, sweep_raw: A
     alone = run_experiment(cfg, tmp_path / "alone", progress=False, log=lambda m: None)
     assert results[name]["matrix"] == alone["matrix"] and results[name]["sweep"]["trial_id"] == name.split("/")[0]
     assert (exp / "summary.csv").read_text().count("\n") == 1 + 2
+    reported = pd.concat(pd.read_csv(p) for p in exp.glob("shared_*/progress.csv"))
+    assert sorted(reported["dev_forgetting"]) == pytest.approx(sorted(r["metrics_dev"]["forgetting"]
+                                                                      for r in results.values()))
     # The nodes before the last task (1 + 2 x 2) keep their config and curves; their checkpoints went with the end.
     nodes = list((exp / "_prefixes").iterdir())
     assert len(nodes) == 5 and all((n / "config.json").is_file() and not (n / "checkpoints").exists() for n in nodes)
