@@ -239,6 +239,28 @@ class ExperimentConfig(Strict):
         check_approach_params(v.name, v.params_for(), frozenset(s.type for s in tasklist.tasks.values()))
         return v
 
+    @field_validator("search")
+    @classmethod
+    def _metric_task(cls, v: SearchConfig, info: ValidationInfo) -> SearchConfig:
+        """A dev/<task> objective names a task every run trains: Tune stops a sweep whose reports lack it."""
+        tasklist = info.data.get("tasklist")
+        if tasklist is None or not v.metric.startswith("dev/"):
+            return v
+        task, order = v.metric.removeprefix("dev/"), info.data.get("order") or list(tasklist.tasks)
+        if task not in order:
+            valid = ["dev_acc", "dev_avg_seen", "dev_forgetting", *(f"dev/{t}" for t in order)]
+            close = difflib.get_close_matches(v.metric, valid, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ValueError(f"search.metric '{v.metric}' names no task of the order{hint}; valid: {', '.join(valid)}")
+        orderings = v.orderings if isinstance(v.orderings, list) else []
+        for i, o in enumerate(orderings):
+            tasks = o if isinstance(o, list) else tasklist.orders.get(str(o), [task])
+            if task not in tasks:
+                where = f"search.orderings[{i}]" + ("" if isinstance(o, list) else f" ('{o}')")
+                raise ValueError(f"search.metric '{v.metric}' reads task {task}, which {where} does not train; "
+                                 "every run must report it: select on dev_acc, or on a task every ordering holds")
+        return v
+
     @model_validator(mode="after")
     def _generative(self) -> ExperimentConfig:
         """A text2text tasklist runs in the generative scenario (checked where each key is validated)."""
