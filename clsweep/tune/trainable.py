@@ -7,6 +7,7 @@ It takes a plain dict, rebuilds the experiment inside the worker and calls the s
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -74,8 +75,8 @@ def group_trial(config: dict[str, Any], base: dict[str, Any], experiment: str, c
         outcome = run_group(Path(experiment), jobs, callbacks=extra, on_result=report)
         if outcome.faults:
             name, fault = next(iter(outcome.faults.items()))
-            tune.report({**fault_metrics(fault, len(finished)), "faulted_runs": len(outcome.faults), "last_run": name,
-                         "runs_finished": len(finished)})
+            tune.report({**fault_metrics(fault, len(finished), list(base["tasklist"]["tasks"])), "last_run": name,
+                         "faulted_runs": len(outcome.faults), "runs_finished": len(finished)})
     finally:
         _release_memory()
 
@@ -122,7 +123,7 @@ def _run_trial(trial_dir: Path, base_cfg: dict[str, Any], runs: list[dict[str, A
             # recorded): keep the result, never rerun over it; tell Tune what it would have heard.
             result = json.loads((out / RESULT_FILE).read_text())
             finished = [*finished, {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics_test"]["acc"]}]
-            tune.report(finished_metrics(finished, i))
+            tune.report({**final_metrics(result), **finished_metrics(finished, i)})
             continue
         resume = (out / CHECKPOINTS).is_dir()
         if resume and not (out / CONFIG_FILE).is_file():
@@ -137,7 +138,7 @@ def _run_trial(trial_dir: Path, base_cfg: dict[str, Any], runs: list[dict[str, A
         except RunFault as fault:
             # A diverged or out-of-memory trial ends here with its reason; a retry would only repeat it, and
             # raising would count against max_failures. The sweep goes on with the other trials.
-            tune.report(fault_metrics(fault, i))
+            tune.report(fault_metrics(fault, i, cfg.task_order))
             return
         finished = [*finished, {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics_test"]["acc"]}]
 
@@ -147,10 +148,12 @@ def finished_metrics(finished: list[dict[str, float]], run_index: int) -> dict[s
     return {"run": run_index, **{key: sum(f[key] for f in finished) / len(finished) for key in ("dev_acc", "test_acc")}}
 
 
-def fault_metrics(fault: RunFault, run_index: int) -> dict[str, Any]:
-    """The trial's last report: the fault and its reason; NaN objectives so no searcher ranks it."""
-    nan = float("nan")
-    return {"fault": fault.kind, "fault_reason": str(fault), "run": run_index, "dev_acc": nan, "test_acc": nan}
+def fault_metrics(fault: RunFault, run_index: int, tasks: Sequence[str]) -> dict[str, Any]:
+    """The trial's last report: the fault and its reason, and NaN for every objective a report can carry (any
+    `search.metric`; Tune stops a sweep at a report without it), so no searcher ranks it."""
+    keys = ["acc", "avg_seen", "forgetting", *(f"/{t}" for t in tasks)]
+    objectives = {f"{split}{'' if k.startswith('/') else '_'}{k}": math.nan for split in ("dev", "test") for k in keys}
+    return {"fault": fault.kind, "fault_reason": str(fault), "run": run_index, **objectives}
 
 
 def _release_memory() -> None:
