@@ -45,6 +45,24 @@ def final_metrics(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_OBJECTIVES = ("dev_", "test_", "dev/", "test/")  # the reported keys a search.metric can name, and test's twins
+
+
+def run_objectives(result: dict[str, Any]) -> dict[str, float]:
+    """A finished run's objectives, from its result.json: final ACC (`dev_acc`, `test_acc`) and every objective
+    `final_metrics` reports; what a multi-run trial keeps of each run it has finished."""
+    final = {k: v for k, v in final_metrics(result).items() if k.startswith(_OBJECTIVES)}
+    return {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics_test"]["acc"], **final}
+
+
+def mean_over_runs(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each objective averaged over `runs` (a trial's orderings x seeds): a multi-run trial is selected on the
+    mean, so no configuration wins by its last ordering. A key an older checkpoint's runs lack is averaged over
+    the runs that have it."""
+    keys = dict.fromkeys(k for r in runs for k in r)
+    return {k: sum(vals) / len(vals) for k in keys if (vals := [r[k] for r in runs if k in r])}
+
+
 def _objectives(split: str, order: list[str], last: list[float | None], square: list[list[float | None]]
                 ) -> dict[str, Any]:
     """Every task's score after the latest task (a cell `eval.cells: needed` skipped is NaN), their mean over the
@@ -61,16 +79,16 @@ class TuneReporter(Callback):
     def __init__(self, primary: dict[str, str], run_index: int, finished: list[dict[str, float]]) -> None:
         self.primary = primary
         self.run_index = run_index
-        self.finished = finished  # final dev/test ACC of the trial's earlier runs (multi-run trials)
+        self.finished = finished  # run_objectives of the trial's earlier runs (multi-run trials)
 
     def on_task_end(self, position: int, task: str, state: RunState, checkpoint: Path | None) -> None:
         metrics = boundary_metrics(state, self.primary)
         metrics["run"] = self.run_index
-        for split in ("dev", "test"):
-            # Over a multi-run trial the objective is the mean over its runs (orderings x seeds), the
-            # current run counting with its running average until it finishes.
-            values = [f[f"{split}_acc"] for f in self.finished] + [metrics[f"{split}_avg_seen"]]
-            metrics[f"{split}_acc"] = sum(values) / len(values)
+        # Over a multi-run trial every objective is the mean over its runs (orderings x seeds), the current run
+        # counting with its running values until it finishes (its ACC so far: the average over seen tasks).
+        current = {k: v for k, v in metrics.items() if k.startswith(_OBJECTIVES)}
+        current.update({"dev_acc": metrics["dev_avg_seen"], "test_acc": metrics["test_avg_seen"]})
+        metrics.update(mean_over_runs([*self.finished, current]))
         if checkpoint is None:
             tune.report(metrics)
             return

@@ -23,7 +23,7 @@ from clsweep.sweep.space import apply_overrides
 from clsweep.training.callbacks import Callback
 from clsweep.training.faults import RunFault
 from clsweep.training.run import CHECKPOINTS, CONFIG_FILE, RESULT_FILE, run_experiment
-from clsweep.tune.reporter import TRIAL_STATE, TuneReporter, final_metrics
+from clsweep.tune.reporter import TRIAL_STATE, TuneReporter, final_metrics, mean_over_runs, run_objectives
 
 RESERVED = ("trial",)  # keys of a grid trial's config that are not config overrides
 ExtraCallbacks = Callable[[int], Sequence[Callback]]
@@ -64,8 +64,9 @@ def group_trial(config: dict[str, Any], base: dict[str, Any], experiment: str, c
     finished: list[dict[str, float]] = []
 
     def report(job: RunJob, result: dict[str, Any]) -> None:
-        finished.append({"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics_test"]["acc"]})
-        tune.report({**final_metrics(result), **finished_metrics(finished, len(finished) - 1), "last_run": job.name,
+        # The run's own objectives, not a mean over the group: its runs are of several configurations.
+        finished.append(run_objectives(result))
+        tune.report({**final_metrics(result), **finished[-1], "run": len(finished) - 1, "last_run": job.name,
                      "runs_finished": len(finished)})
 
     _fit_to_resources()
@@ -122,7 +123,7 @@ def _run_trial(trial_dir: Path, base_cfg: dict[str, Any], runs: list[dict[str, A
             # Finished before the sweep was interrupted (Tune restarts a trial whose end it had not yet
             # recorded): keep the result, never rerun over it; tell Tune what it would have heard.
             result = json.loads((out / RESULT_FILE).read_text())
-            finished = [*finished, {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics_test"]["acc"]}]
+            finished = [*finished, run_objectives(result)]
             tune.report({**final_metrics(result), **finished_metrics(finished, i)})
             continue
         resume = (out / CHECKPOINTS).is_dir()
@@ -140,12 +141,12 @@ def _run_trial(trial_dir: Path, base_cfg: dict[str, Any], runs: list[dict[str, A
             # raising would count against max_failures. The sweep goes on with the other trials.
             tune.report(fault_metrics(fault, i, cfg.task_order))
             return
-        finished = [*finished, {"dev_acc": result["metrics_dev"]["acc"], "test_acc": result["metrics_test"]["acc"]}]
+        finished = [*finished, run_objectives(result)]
 
 
 def finished_metrics(finished: list[dict[str, float]], run_index: int) -> dict[str, Any]:
     """The objectives over the trial's finished runs, as TuneReporter reports them at a run's last task."""
-    return {"run": run_index, **{key: sum(f[key] for f in finished) / len(finished) for key in ("dev_acc", "test_acc")}}
+    return {"run": run_index, **mean_over_runs(finished)}
 
 
 def fault_metrics(fault: RunFault, run_index: int, tasks: Sequence[str]) -> dict[str, Any]:
