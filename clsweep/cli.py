@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("dirs", nargs="+", metavar="DIR",
                    help="sweep folders, folders of `clsweep train` runs, result.json files or quoted globs")
     a.add_argument("--out", type=Path, help="where to write (default: DIR when there is one DIR)")
+    a.add_argument("--select-on", default="acc_dev", metavar="COLUMN",
+                   help="the dev column every ranking and per-approach choice reads (default acc_dev; e.g. "
+                        "forgetting_dev: least forgetting first); never a test column")
     return p
 
 
@@ -202,11 +205,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if out is None:
         print("error: several folders, a file or a glob to analyse: say where to write with --out DIR", file=sys.stderr)
         return EXIT_BAD_INPUT
+    from clsweep.analysis.aggregate import check_select_on
     from clsweep.analysis.report import analyze  # pandas and matplotlib load only when analysing
 
+    try:
+        check_select_on(args.select_on)
+    except ValueError as e:
+        print(f"error: --select-on: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     with warnings.catch_warnings(record=True) as caught:  # skipped files: one line each, not a warning dump
         warnings.simplefilter("always")
-        study, text = analyze(args.dirs, out, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
+        study, text = analyze(args.dirs, out, warn=lambda m: print(f"warning: {m}", file=sys.stderr),
+                              select_on=args.select_on)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     if not len(study):

@@ -36,6 +36,18 @@ def _check_dev(metric: str) -> None:
                          "report on test")
 
 
+SELECTABLE = tuple(m for m in SUMMARY_METRICS if m.endswith("_dev"))  # the dev columns a study can select on
+# A sweep's search.metric and the runs-table column it ends a run at (ACC == the average over all tasks seen).
+SEARCH_METRIC_COLUMNS = {"dev_acc": "acc_dev", "dev_avg_seen": "acc_dev", "dev_forgetting": "forgetting_dev"}
+
+
+def check_select_on(metric: str) -> None:
+    """`metric` is a dev column of the runs table: choose on dev, report on test."""
+    _check_dev(metric)
+    if metric not in SELECTABLE:
+        raise ValueError(f"cannot select on {metric!r}: valid: {', '.join(SELECTABLE)}")
+
+
 def rank_on_dev(summary: pd.DataFrame, metric: str = SELECT_ON) -> pd.DataFrame:
     """summary with the best mean of the dev metric first (NaN last, ties in the given order)."""
     _check_dev(metric)

@@ -147,7 +147,8 @@ def selection_lines(selection: pd.DataFrame) -> list[str]:
     """Per approach: the configuration chosen on dev and its test numbers with their 95% bootstrap CIs."""
     if selection.empty:
         return []
-    lines = [f"{RULE}: per approach, the configuration with the best mean {SELECT_ON}, and its test numbers "
+    lines = [f"{RULE}: per approach, the configuration with the best mean {selection['selected_on'].iloc[0]}, "
+             "and its test numbers "
              "(mean [95% bootstrap CI over orderings]):"]
     for _, r in selection.iterrows():
         shown = ", ".join(f"{name} {_with_ci(r, m)}" for name, m in
@@ -177,10 +178,12 @@ def console_text(study: Study) -> str:
     return "\n".join(lines)
 
 
-def analyze(sources: list[str | Path], out: str | Path, warn: Callable[[str], None] = print) -> tuple[Study, str]:
-    """Load the runs below sources and write tables, figures and report.html to out; (study, text to print)."""
+def analyze(sources: list[str | Path], out: str | Path, warn: Callable[[str], None] = print,
+            select_on: str = SELECT_ON) -> tuple[Study, str]:
+    """Load the runs below sources and write tables, figures and report.html to out, ranking and selecting on
+    the dev column `select_on`; (study, text to print)."""
     out = Path(out)
-    study = Study.load(*sources)
+    study = Study.load(*sources, select_on=select_on)
     if not len(study):
         return study, "\n".join(["no finished runs to analyse", *fault_lines(study.faults)])
     write_tables(study, out)
@@ -192,10 +195,10 @@ def analyze(sources: list[str | Path], out: str | Path, warn: Callable[[str], No
                    f"{len(figures)} figure(s) in {out / PLOTS_DIR}, report in {out / REPORT_FILE}")
 
 
-def sweep_summary(exp: str | Path) -> tuple[pd.DataFrame, str]:
+def sweep_summary(exp: str | Path, select_on: str = SELECT_ON) -> tuple[pd.DataFrame, str]:
     """The end-of-sweep analysis, written into the sweep folder itself; (summary table, text to print)."""
     try:
-        study, text = analyze([exp], exp)
+        study, text = analyze([exp], exp, select_on=select_on)
     except Exception as err:  # the sweep finished: a failing report must not look like a failed sweep
         return pd.DataFrame(), f"analysis failed: {type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
     return (study.summary() if len(study) else study.runs), text
@@ -264,13 +267,13 @@ def render_html(study: Study, figures: list[Figure]) -> str:
         f"{html.escape(', '.join(study.sources))}. Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by clsweep "
         f"{clsweep.__version__}.</p>",
         f"<h2>Chosen on dev, reported on test</h2><p>Configurations are ranked and chosen on the dev split only "
-        f"({html.escape(RULE)}): per approach, the configuration with the best mean <code>{SELECT_ON}</code> among "
-        f"its <code>n_configs</code>, then its test numbers (no suffix) with 95% bootstrap CIs over orderings. "
+        f"({html.escape(RULE)}): per approach, the configuration with the best mean <code>{study.select_on}</code> "
+        f"among its <code>n_configs</code>, then its test numbers (no suffix) with 95% bootstrap CIs over orderings. "
         f"Table in <code>{SELECTED_FILE}</code>.</p>",
         _table(_selected(study.selection())),
         "<h2>Summary per configuration</h2><p>mean ± std over orderings and seeds [95% bootstrap CI of the mean, "
-        "resampling orderings with all their seeds], test split unless marked _dev; best mean dev ACC first. "
-        f"Full statistics in <code>{SUMMARY_FILE}</code>.</p>",
+        f"resampling orderings with all their seeds], test split unless marked _dev; best mean {study.select_on} "
+        f"first. Full statistics in <code>{SUMMARY_FILE}</code>.</p>",
         _table(_mean_ci(study.summary())),
         "<h2>Paired comparisons</h2><p>Configurations compared on the runs they share (same ordering and seed): "
         "mean difference a − b with a bootstrap CI, the sign test and the Wilcoxon signed-rank test, Holm-adjusted "

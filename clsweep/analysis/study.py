@@ -10,6 +10,7 @@ import pandas as pd
 
 from clsweep.analysis.aggregate import (
     SELECT_ON,
+    check_select_on,
     dev_selection,
     order_disparity_table,
     paired_table,
@@ -42,32 +43,39 @@ class Study:
     tasks: pd.DataFrame
     cells: pd.DataFrame
     faults: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAULT_COLUMNS))  # runs that faulted
+    # The dev column every ranking and selection reads (acc_dev; forgetting_dev ranks the least forgetting first).
+    select_on: str = SELECT_ON
     _cache: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        check_select_on(self.select_on)
+
     @classmethod
-    def load(cls, *sources: str | Path) -> Study:
-        """Read every result.json below the folders, files or globs given (several sweeps combine)."""
+    def load(cls, *sources: str | Path, select_on: str = SELECT_ON) -> Study:
+        """Read every result.json below the folders, files or globs given (several sweeps combine); rank and
+        select on the dev column `select_on`."""
         results = load_results(sources)
         return cls(sources=[str(s) for s in sources], results=results, runs=runs_table(results),
-                   tasks=task_table(results), cells=cell_table(results), faults=load_faults(sources))
+                   tasks=task_table(results), cells=cell_table(results), faults=load_faults(sources),
+                   select_on=select_on)
 
     def __len__(self) -> int:
         return len(self.runs)
 
     def summary(self) -> pd.DataFrame:
         """Per configuration: n and mean/std/sem/t-CI/bootstrap CI/min/max of every metric, plus AOPD and MOPD;
-        best mean dev ACC first."""
+        the best mean of `select_on` (dev ACC by default) first."""
         if "summary" not in self._cache:
             opd = self.disparity()[["config_id", "aopd", "mopd"]]
-            summary = summarize(self.runs).merge(opd, on="config_id", how="left")
+            summary = summarize(self.runs, rank_by=self.select_on).merge(opd, on="config_id", how="left")
             self._cache["summary"] = with_fault_counts(summary, self.faults)
         return self._cache["summary"]
 
     def selection(self) -> pd.DataFrame:
-        """Choose on dev, report on test: per approach, the configuration with the best mean dev ACC and its
-        summary row (test numbers without suffix)."""
+        """Choose on dev, report on test: per approach, the configuration with the best mean of `select_on` (dev
+        ACC by default) and its summary row (test numbers without suffix)."""
         if "selection" not in self._cache:
-            self._cache["selection"] = dev_selection(self.runs, metric=SELECT_ON, summary=self.summary())
+            self._cache["selection"] = dev_selection(self.runs, metric=self.select_on, summary=self.summary())
         return self._cache["selection"]
 
     def disparity(self) -> pd.DataFrame:
@@ -101,5 +109,5 @@ class Study:
         return hyperparameters(self.runs)
 
     def configs(self) -> list[str]:
-        """Configurations, best mean dev ACC first (ranked on dev, never on test)."""
+        """Configurations, the best mean of `select_on` first (ranked on dev, never on test)."""
         return [str(c) for c in self.summary()["config_id"]]

@@ -190,17 +190,24 @@ def trial_faults(grid: Any) -> list[dict[str, str]]:
     return out
 
 
-def summarise(exp: Path) -> None:
+def summarise(exp: Path, cfg: ExperimentConfig, log: Callable[[str], None]) -> None:
+    """The end-of-sweep analysis, choosing each approach's configuration on the sweep's own search.metric."""
+    from clsweep.analysis.aggregate import SEARCH_METRIC_COLUMNS, SELECT_ON
     from clsweep.analysis.report import sweep_summary
 
-    print(sweep_summary(exp)[1])
+    select_on = SEARCH_METRIC_COLUMNS.get(cfg.search.metric)
+    if select_on is None:
+        select_on = SELECT_ON
+        log(f"note: the runs table has no column for search.metric {cfg.search.metric}; the analysis selects on "
+            f"{SELECT_ON} (`clsweep analyze --select-on` picks another dev column)")
+    print(sweep_summary(exp, select_on)[1])
 
 
 def run_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, opts: SweepOptions) -> int:
     exp = experiment_dir(cfg, opts.name)
     if check_state(cfg, exp, opts):
         opts.log(f"sweep '{opts.name}' at {exp} is already complete; showing its summary (nothing rerun)")
-        summarise(exp)
+        summarise(exp, cfg, opts.log)
         return 0
     prepare_sweep(cfg, plan, sources, opts.file, opts.log)  # data and length errors stop us before Ray starts
     started = _init_ray(opts)
@@ -217,7 +224,7 @@ def run_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | None, o
                                               "errored_trials": errors, "faulted_trials": faults})
         if errors == 0:
             prune_prefixes(exp)
-        summarise(exp)  # lists the faulted trials with their reasons too
+        summarise(exp, cfg, opts.log)  # lists the faulted trials with their reasons too
         if errors:
             opts.log(f"{errors} trial(s) failed; `clsweep run ... --resume` retries them")
         return 1 if errors else 0

@@ -142,3 +142,38 @@ def test_family_check_compares_dev_selected_configurations(tmp_path: Path) -> No
     assert study.selection().set_index("approach").loc["replay", "config_id"] == "replay small"
     text = console_text(study)
     assert "does NOT hold (replay < finetune)" in text and "replay 0.4000" in text
+
+
+# Two EWC configurations on dev: lambda=1 the higher ACC (.633) but forgetting .40; lambda=2 ACC .600, forgetting .05.
+FORGETFUL = [[0.9, 0.1, 0.1], [0.5, 0.9, 0.1], [0.5, 0.5, 0.9]]
+STEADY = [[0.7, 0.1, 0.1], [0.7, 0.6, 0.1], [0.6, 0.6, 0.6]]
+
+
+def test_selecting_on_forgetting_chooses_the_least_forgetting_configuration(tmp_path: Path) -> None:
+    dev = {("ewc lambda=1", o): FORGETFUL for o in ORDERS} | {("ewc lambda=2", o): STEADY for o in ORDERS}
+    test = {key: flat(0.5) for key in dev}  # test cannot tell them apart, and is never read to choose
+    root = write_results(tmp_path / "sweep", ORDERS, test, dev=dev, seeds=(0,), bump=0.0)
+    by_acc = Study.load(root).selection().set_index("approach").loc["ewc"]
+    assert (by_acc["config_id"], by_acc["selected_on"]) == ("ewc lambda=1", "acc_dev")
+    study = Study.load(root, select_on="forgetting_dev")
+    chosen = study.selection().set_index("approach").loc["ewc"]
+    assert (chosen["config_id"], chosen["selected_on"]) == ("ewc lambda=2", "forgetting_dev")
+    assert chosen["forgetting_dev_mean"] == pytest.approx(0.05)
+    assert study.configs() == ["ewc lambda=2", "ewc lambda=1"]  # least forgetting first
+    assert "the configuration with the best mean forgetting_dev" in console_text(study)
+    for wrong in ("forgetting", "acc_devv"):
+        with pytest.raises(ValueError, match=r"choose on dev|cannot select on"):
+            Study.load(root, select_on=wrong)
+
+
+def test_clsweep_analyze_selects_on_the_column_given(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from clsweep.cli import main
+
+    dev = {("ewc lambda=1", o): FORGETFUL for o in ORDERS} | {("ewc lambda=2", o): STEADY for o in ORDERS}
+    root = write_results(tmp_path / "sweep", ORDERS, {k: flat(0.5) for k in dev}, dev=dev, seeds=(0,), bump=0.0)
+    assert main(["analyze", str(root), "--select-on", "forgetting_dev"]) == 0
+    selected = pd.read_csv(root / "selected.csv")
+    assert selected[["config_id", "selected_on"]].values.tolist() == [["ewc lambda=2", "forgetting_dev"]]
+    assert "ewc: ewc lambda=2 (best of 2 on forgetting_dev 0.0500)" in capsys.readouterr().out
+    assert main(["analyze", str(root), "--select-on", "forgetting"]) == 2  # a test column: refused
+    assert capsys.readouterr().err.startswith("error: --select-on: rank and select on a dev metric")

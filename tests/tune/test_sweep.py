@@ -118,6 +118,7 @@ def test_runs_sharing_a_prefix_train_it_once_on_ray(tmp_path: Path, sweep_raw: A
     alone = run_experiment(cfg, tmp_path / "alone", progress=False, log=lambda m: None)
     assert results[name]["matrix"] == alone["matrix"] and results[name]["sweep"]["trial_id"] == name.split("/")[0]
     assert (exp / "summary.csv").read_text().count("\n") == 1 + 2
+    assert pd.read_csv(exp / "selected.csv")["selected_on"].tolist() == ["forgetting_dev"] * 2  # the sweep's metric
     reported = pd.concat(pd.read_csv(p) for p in exp.glob("shared_*/progress.csv"))
     assert sorted(reported["dev_forgetting"]) == pytest.approx(sorted(r["metrics_dev"]["forgetting"]
                                                                       for r in results.values()))
