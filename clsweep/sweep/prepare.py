@@ -27,7 +27,7 @@ def prepare_sweep(cfg: ExperimentConfig, plan: SweepPlan, sources: Sources | Non
         if key not in prepared:
             prepared[key] = prepare(v, sources, log)[1]
         tasks = prepared[key]
-        table = json.dumps([key, v.task_order], sort_keys=True)  # the tiny backbones fit the order's tasks
+        table = json.dumps([key, sorted(v.task_order)])  # a tiny backbone fits the longest of the order's tasks
         if table not in tables:
             tables[table] = planned_table(v, tasks)
         limit, causal = tables[table]
