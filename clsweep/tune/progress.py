@@ -1,7 +1,7 @@
 """Sweep progress for the terminal: trials done / running / pending / errored and the best so far.
 
 With shared prefixes a Tune trial is a group of runs under one first task, of several configurations: the line
-counts groups and the runs finished in them, and names no best (a group's mean mixes configurations; the
+counts groups and the runs finished in them, and names no best (a group is no configuration; the
 per-configuration summary follows the sweep)."""
 
 from __future__ import annotations
