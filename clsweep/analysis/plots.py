@@ -165,11 +165,11 @@ def plot_final_scores(task_df: pd.DataFrame, config_id: str, path: str | Path) -
 # ------------------------------------------------------------------------------------------- per configuration
 
 
-def config_order(runs_df: pd.DataFrame) -> list[str]:
-    """Configurations in the summary's order (best mean dev ACC first), else by name."""
-    if SELECT_ON not in runs_df.columns:
+def config_order(runs_df: pd.DataFrame, select_on: str = SELECT_ON) -> list[str]:
+    """Configurations in the summary's order (best mean of the dev column `select_on` first), else by name."""
+    if select_on not in runs_df.columns:
         return sorted(runs_df["config_id"].astype(str).unique())
-    return [str(c) for c in summarize(runs_df, metrics=(SELECT_ON,))["config_id"]]
+    return [str(c) for c in summarize(runs_df, metrics=(select_on,), rank_by=select_on)["config_id"]]
 
 
 def _jitter(n: int, width: float = 0.36) -> list[float]:
@@ -177,11 +177,13 @@ def _jitter(n: int, width: float = 0.36) -> list[float]:
     return [0.0] if n == 1 else [-width / 2 + width * k / (n - 1) for k in range(n)]
 
 
-def plot_forgetting(runs_df: pd.DataFrame, path: str | Path, metric: str = "forgetting") -> Path:
-    """Per configuration: box plot of `metric` over orderings and seeds, every run as a point, mean as a diamond."""
+def plot_forgetting(runs_df: pd.DataFrame, path: str | Path, metric: str = "forgetting",
+                    select_on: str = SELECT_ON) -> Path:
+    """Per configuration (in the order of `select_on`): box plot of `metric` over orderings and seeds, every run
+    as a point, mean as a diamond."""
     if metric not in runs_df.columns:
         raise ValueError(f"no column {metric!r} in the runs table")
-    configs = config_order(runs_df)
+    configs = config_order(runs_df, select_on)
     orders = sorted(runs_df["order_id"].astype(str).unique())
     fig = _figure(max(5.0, 2.5 + 1.2 * len(configs)), 4.5)
     ax = fig.add_subplot()

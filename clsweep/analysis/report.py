@@ -70,9 +70,9 @@ def _figure_plan(study: Study, out: Path) -> list[tuple[str, str, Callable[[Path
     configs = study.configs()
     plan: list[tuple[str, str, Callable[[Path], Path], Path]] = [
         ("Forgetting per configuration", "Every run a point coloured by ordering; box over orderings and seeds; "
-         "diamond: mean.", lambda p: plot_forgetting(study.runs, p), out / "forgetting.png"),
+         "diamond: mean.", lambda p: plot_forgetting(study.runs, p, select_on=study.select_on), out / "forgetting.png"),
         ("ACC per configuration", "Final average score of every run.",
-         lambda p: plot_forgetting(study.runs, p, metric="acc"), out / "acc.png"),
+         lambda p: plot_forgetting(study.runs, p, metric="acc", select_on=study.select_on), out / "acc.png"),
         ("Learning curves", "Average score on the tasks seen so far after each task; band: 95% t interval over runs.",
          lambda p: plot_learning_curves(study.cells, p, configs), out / "learning_curves.png"),
         ("Final score and forgetting by position", "Where in the order a task comes, and what it costs it.",

@@ -160,6 +160,8 @@ def test_selecting_on_forgetting_chooses_the_least_forgetting_configuration(tmp_
     assert (chosen["config_id"], chosen["selected_on"]) == ("ewc lambda=2", "forgetting_dev")
     assert chosen["forgetting_dev_mean"] == pytest.approx(0.05)
     assert study.configs() == ["ewc lambda=2", "ewc lambda=1"]  # least forgetting first
+    assert config_order(study.runs, "forgetting_dev") == study.configs()  # and so are the figures
+    assert config_order(study.runs) == ["ewc lambda=1", "ewc lambda=2"]
     assert "the configuration with the best mean forgetting_dev" in console_text(study)
     for wrong in ("forgetting", "acc_devv"):
         with pytest.raises(ValueError, match=r"choose on dev|cannot select on"):
