@@ -23,7 +23,7 @@ from clsweep.model_config import ModelConfig, TinyBackbone, TinyPretrain
 from clsweep.registry import UnknownNameError
 from clsweep.scenario import DESCRIPTIONS, SCENARIOS, SHARED_HEAD, Scenario
 from clsweep.schema import Strict
-from clsweep.search_config import Distribution, Orderings, RandomOrderings, ResourcesConfig, SearchConfig
+from clsweep.search_config import DEV_METRICS, Distribution, Orderings, RandomOrderings, ResourcesConfig, SearchConfig
 from clsweep.tasks.spec import Tasklist, TaskSpec, check_order
 
 # ConfigError, Issue and Sources live in clsweep.errors, the model section in clsweep.model_config and the
@@ -248,7 +248,7 @@ class ExperimentConfig(Strict):
             return v
         task, order = v.metric.removeprefix("dev/"), info.data.get("order") or list(tasklist.tasks)
         if task not in order:
-            valid = ["dev_acc", "dev_avg_seen", "dev_forgetting", *(f"dev/{t}" for t in order)]
+            valid = [*DEV_METRICS, *(f"dev/{t}" for t in order)]
             close = difflib.get_close_matches(v.metric, valid, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise ValueError(f"search.metric '{v.metric}' names no task of the order{hint}; valid: {', '.join(valid)}")

@@ -8,6 +8,9 @@ from pydantic import Field, field_validator, model_validator
 
 from clsweep.schema import Strict
 
+# The objectives a sweep may select on besides dev/<task>: what every trial reports (clsweep.tune.reporter).
+DEV_METRICS = ("dev_acc", "dev_avg_seen", "dev_forgetting")
+
 
 class Distribution(Strict):
     """One search dimension: exactly one of the keys."""
@@ -76,7 +79,7 @@ class SearchConfig(Strict):
     @model_validator(mode="after")
     def _dev_metric(self) -> SearchConfig:
         # Selection uses dev, never test: a sweep that picks on test scores reports an optimistic number.
-        known = ("dev_acc", "dev_avg_seen", "dev_forgetting")
+        known = DEV_METRICS
         if self.metric not in known and not self.metric.startswith("dev/"):
             hint = " (select on dev; test scores are for reporting)" if self.metric.startswith("test") else ""
             raise ValueError(f"search.metric '{self.metric}' is not a dev metric{hint}; "

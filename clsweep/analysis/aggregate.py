@@ -37,7 +37,8 @@ def _check_dev(metric: str) -> None:
 
 
 SELECTABLE = tuple(m for m in SUMMARY_METRICS if m.endswith("_dev"))  # the dev columns a study can select on
-# A sweep's search.metric and the runs-table column it ends a run at (ACC == the average over all tasks seen).
+# A sweep's search.metric (clsweep.search_config.DEV_METRICS) and the runs-table column it ends a run at (ACC ==
+# the average over all tasks seen).
 SEARCH_METRIC_COLUMNS = {"dev_acc": "acc_dev", "dev_avg_seen": "acc_dev", "dev_forgetting": "forgetting_dev"}
 
 

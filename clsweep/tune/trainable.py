@@ -152,8 +152,8 @@ def finished_metrics(finished: list[dict[str, float]], run_index: int) -> dict[s
 def fault_metrics(fault: RunFault, run_index: int, tasks: Sequence[str]) -> dict[str, Any]:
     """The trial's last report: the fault and its reason, and NaN for every objective a report can carry (any
     `search.metric`; Tune stops a sweep at a report without it), so no searcher ranks it."""
-    keys = ["acc", "avg_seen", "forgetting", *(f"/{t}" for t in tasks)]
-    objectives = {f"{split}{'' if k.startswith('/') else '_'}{k}": math.nan for split in ("dev", "test") for k in keys}
+    objectives = {key: math.nan for split in ("dev", "test") for key in
+                  (f"{split}_acc", f"{split}_avg_seen", f"{split}_forgetting", *(f"{split}/{t}" for t in tasks))}
     return {"fault": fault.kind, "fault_reason": str(fault), "run": run_index, **objectives}
 
 
