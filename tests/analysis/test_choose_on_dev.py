@@ -179,3 +179,13 @@ def test_clsweep_analyze_selects_on_the_column_given(tmp_path: Path, capsys: pyt
     assert "ewc: ewc lambda=2 (best of 2 on forgetting_dev 0.0500)" in capsys.readouterr().out
     assert main(["analyze", str(root), "--select-on", "forgetting"]) == 2  # a test column: refused
     assert capsys.readouterr().err.startswith("error: --select-on: rank and select on a dev metric")
+
+
+def test_every_search_metric_a_sweep_accepts_names_a_selectable_dev_column() -> None:
+    """search.metric is validated against DEV_METRICS and selected on through SEARCH_METRIC_COLUMNS: a metric
+    added to one and not the other would end a sweep with no selection."""
+    from clsweep.analysis.aggregate import SEARCH_METRIC_COLUMNS, SELECTABLE
+    from clsweep.search_config import DEV_METRICS
+
+    assert set(SEARCH_METRIC_COLUMNS) == set(DEV_METRICS)
+    assert all(col in SELECTABLE and col.endswith("_dev") for col in SEARCH_METRIC_COLUMNS.values())

@@ -3,6 +3,7 @@ targets end in EOS, labels are compared as the model writes them, and bad templa
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -311,3 +312,39 @@ def test_the_benchmark_prompts_are_olora_prompts(
         if prompt != want:
             wrong[name] = f"\n{prompt!r}\n{want!r} (O-LoRA)"
     assert not wrong, "".join(f"\n{name}:{diff}" for name, diff in wrong.items())
+
+
+def test_olora4_text2text_writes_olora_prompts_from_local_cl_benchmark_files(tmp_path: Path) -> None:
+    """tasklists/olora4_text2text.yaml reads CL_Benchmark's own texts (already "Title: ...\\nText: ...") and writes
+    O-LoRA's prompt around them; the gold answers are the files' label strings."""
+    path = Path(__file__).resolve().parents[2] / "tasklists" / "olora4_text2text.yaml"
+    tasklist = yaml.safe_load(path.read_text())
+    families = {"agnews": ("TC", "ag"), "dbpedia": ("TC", "dbpedia"), "yelp": ("SC", "yelp"),
+                "amazon": ("SC", "amazon")}
+    for name, spec in tasklist["tasks"].items():
+        labels = OLORA[families[name][1]][2]
+        assert spec["labels"] == labels, name
+        for split in ("train", "test"):
+            rows = [{"text": f"Title: {name} {split} {i}\nText: words {i}\n", "label": labels[i % len(labels)]}
+                    for i in range(40 * len(labels))]
+            file = tmp_path / "data" / spec["source"][split]
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text("".join(f"{json.dumps(r)}\n" for r in rows))
+            spec["source"][split] = str(file)
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(yaml.safe_dump({"tasklist": tasklist, "model": {"backbone": "tiny-gpt2", "max_length": 160}}))
+    raw, sources = load_raw(exp, [])
+    cfg = validate(raw, sources)
+    assert cfg.scenario == "generative"
+    assert tasklist["orders"]["olora1"] == ["dbpedia", "amazon", "yelp", "agnews"]
+    tok = tiny_tokenizer(generative=True)
+    for name, spec in cfg.tasklist.tasks.items():
+        err = TaskErrors(None, name)
+        p = _plan(spec, 160, tokenizer_fingerprint(tok), tmp_path / "cache", err, tokenizer=tok)
+        assert p.raw is not None
+        row = load_splits(spec, err, tmp_path / "cache")[0]["test"][0]
+        family, dataset = families[name][0], OLORA[families[name][1]][1]
+        want = (f"Task:{family}\nDataset:{dataset}\n{OLORA_INSTRUCTIONS[family]}Option: {', '.join(spec.labels or [])}"
+                f" \n{row['text']}\nAnswer:")
+        assert render(spec, p.raw["test"], p.labels)[0] == want, name
+        assert set(map(str, p.raw["test"].labels)) <= set(spec.labels or [])
