@@ -48,7 +48,8 @@ def _load(name: str) -> dict[str, Any] | None:
 def _machine(d: dict[str, Any]) -> str:
     m = d["machine"]
     where = m.get("gpu") or f"{m['cpus']} CPU cores ({m['cpu']})"
-    return f"*Measured {m['date']} on {where}, Python {m['python']}, torch {m['torch']}; load {m['load_1min']:.1f}.*"
+    load = f"; load {m['load_1min']:.1f}" if "load_1min" in m else ""  # absent where the table came later
+    return f"*Measured {m['date']} on {where}, Python {m['python']}, torch {m['torch']}{load}.*"
 
 
 def _verdict(ok: bool) -> str:
